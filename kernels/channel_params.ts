@@ -6,10 +6,18 @@
  *     scale[c] = gamma[c] / sqrt(variance[c] + epsilon)
  *     shift[c] = beta[c] - mean[c] * scale[c]
  *     y        = x * scale[c] + shift[c]
+ *
+ * The folded form equals the formula under IEEE arithmetic (NaN and infinities
+ * included) except where a scale is infinite (gamma infinite, or variance ==
+ * -epsilon): there x * scale + shift is Inf - Inf = NaN where the formula gives
+ * an infinity. `foldable` is false in that case and kernels take their
+ * unfolded path, (x - mean) * scale + beta.
  */
 export interface ChannelParams {
   scale: Float64Array;
   shift: Float64Array;
+  /** Every scale is finite or NaN, so x * scale + shift is exact in IEEE terms. */
+  foldable: boolean;
 }
 
 type Numbers = ArrayLike<number>;
@@ -20,12 +28,14 @@ export function foldChannelParams(
   const channels = gamma.length;
   const scale = new Float64Array(channels);
   const shift = new Float64Array(channels);
+  let foldable = true;
   for (let c = 0; c < channels; c++) {
     const s = gamma[c] / Math.sqrt(variance[c] + epsilon);
     scale[c] = s;
     shift[c] = beta[c] - mean[c] * s;
+    if (s === Infinity || s === -Infinity) foldable = false;
   }
-  return {scale, shift};
+  return {scale, shift, foldable};
 }
 
 /**

@@ -42,6 +42,38 @@ function describe(value: unknown): string {
   return `${typeof value} ${String(value)}`;
 }
 
+function isTfTypedArray(value: unknown): boolean {
+  return value instanceof Float32Array || value instanceof Int32Array ||
+      value instanceof Uint8Array;
+}
+
+/**
+ * Nested arrays must be rectangular: tfjs infers the shape from the first
+ * element of each level and would read past the end of a short row.
+ */
+function checkRectangular(value: unknown[], name: string) {
+  const shape: number[] = [];
+  for (let level: unknown = value; Array.isArray(level); level = level[0]) {
+    shape.push(level.length);
+  }
+  const walk = (v: unknown, depth: number, path: string) => {
+    const isArray = Array.isArray(v);
+    if (depth === shape.length) {
+      if (isArray) {
+        fail(`${name} must be a rectangular nested array of shape [${shape}], but ` +
+             `${name}${path} is an array where a number was expected.`);
+      }
+      return;
+    }
+    if (!isArray || (v as unknown[]).length !== shape[depth]) {
+      fail(`${name} must be a rectangular nested array of shape [${shape}], but ` +
+           `${name}${path} has ${isArray ? `length ${(v as unknown[]).length}` : 'no length'}.`);
+    }
+    (v as unknown[]).forEach((item, i) => walk(item, depth + 1, `${path}[${i}]`));
+  };
+  walk(value, 0, '');
+}
+
 /**
  * Turns a Tensor or TensorLike into a float32 Tensor (int32 is cast; other
  * dtypes are rejected). Tensors it makes are owned by the op's scope, so a
@@ -57,7 +89,16 @@ function toFloatTensor(value: Tensor|TensorLike, name: string): Tensor {
   } else if (typeof value === 'string' || typeof value === 'boolean') {
     fail(`${name} must be a Tensor, a number, a (nested) array of numbers or a ` +
          `typed array, but got ${describe(value)}.`);
+  } else if (ArrayBuffer.isView(value) && !isTfTypedArray(value)) {
+    // Float64Array (MATLAB, numpy exports), Int16Array, ...: tfjs's tensor()
+    // takes only Float32Array, Int32Array and Uint8Array.
+    if (value instanceof DataView) {
+      fail(`${name} must be a Tensor, a number, a (nested) array of numbers or a ` +
+           `typed array, but got a DataView.`);
+    }
+    t = tensor(Float32Array.from(value as unknown as ArrayLike<number>));
   } else {
+    if (Array.isArray(value)) checkRectangular(value, name);
     try {
       t = tensor(value);
     } catch (e) {

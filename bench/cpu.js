@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+/*
+ * CPU benchmark: batchNormInference (this package) against tf.batchNorm on the
+ * same backend and against a plain copy of the same bytes, in one run.
+ *
+ *   npm run bench            (cpu, then webgl in headless Chromium)
+ *   node bench/cpu.js [--json] [--reps N]
+ *
+ * Each timed call includes allocating the output tensor (and disposing it).
+ * Medians over repeated runs after warm-up. For axis-1 shapes tf.batchNorm is
+ * wrong (it indexes the statistics as mean[i % C], i.e. assumes channels-last),
+ * so it is timed on the same element count in channels-last layout instead.
+ */
+'use strict';
+const tf = require('@tensorflow/tfjs-core');
+require('@tensorflow/tfjs-backend-cpu');
+const {batchNormInference} = require('..');
+
+const SHAPES = [
+  {shape: [1, 224, 224, 64], axis: -1},
+  {shape: [1, 64, 224, 224], axis: 1},
+  {shape: [32, 56, 56, 128], axis: -1},
+  {shape: [64, 256], axis: 1},
+  {shape: [1, 7, 7, 1024], axis: -1},
+];
+
+const args = process.argv.slice(2);
+const JSON_OUT = args.includes('--json');
+const repsArg = args.indexOf('--reps');
+const REPS = repsArg >= 0 ? Number(args[repsArg + 1]) : 15;
+const MIN_MS = 150;  // each sample repeats the call until it has run this long
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** ms per call: median over REPS samples, each averaging enough calls. */
+function time(fn) {
+  for (let i = 0; i < 3; i++) fn();  // warm-up (JIT, allocation paths)
+  let calls = 1;
+  for (;;) {
+    const t0 = performance.now();
+    for (let i = 0; i < calls; i++) fn();
+    const dt = performance.now() - t0;
+    if (dt >= MIN_MS / 4 || calls >= 1 << 16) break;
+    calls *= 2;
+  }
+  const samples = [];
+  for (let r = 0; r < REPS; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < calls; i++) fn();
+    samples.push((performance.now() - t0) / calls);
+  }
+  return median(samples);
+}
+
+function rand(n, lo, hi) {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * Math.random();
+  return a;
+}
+
+async function main() {
+  await tf.setBackend('cpu');
+  const rows = [];
+  for (const {shape, axis} of SHAPES) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const ax = axis < 0 ? axis + shape.length : axis;
+    const C = shape[ax];
+    const x = tf.tensor(rand(size, -3, 3), shape);
+    const gamma = tf.tensor1d(rand(C, 0.5, 2));
+    const beta = tf.tensor1d(rand(C, -1, 1));
+    const mean = tf.tensor1d(rand(C, -1, 1));
+    const variance = tf.tensor1d(rand(C, 0.1, 2));
+    // tf.batchNorm broadcasts its 1-D statistics over the last axis: give it
+    // the channels-last layout of the same size.
+    const lastShape = [...shape.slice(0, ax), ...shape.slice(ax + 1), C];
+    const xLast = ax === shape.length - 1 ? x : tf.tensor(rand(size, -3, 3), lastShape);
+    const src = tf.backend().readSync(x.dataId);
+
+    const ours = time(() => {
+      const y = batchNormInference(x, gamma, beta, mean, variance, {epsilon: 1e-3, axis});
+      y.dispose();
+    });
+    const theirs = time(() => {
+      const y = tf.batchNorm(xLast, mean, variance, beta, gamma, 1e-3);
+      y.dispose();
+    });
+    const copy = time(() => {
+      const out = new Float32Array(size);
+      out.set(src);
+      const y = tf.tensor(out, shape);
+      y.dispose();
+    });
+    rows.push({
+      shape: `[${shape}]`, axis, elements: size,
+      oursMs: ours, batchNormMs: theirs, copyMs: copy,
+      oursNs: ours * 1e6 / size, batchNormNs: theirs * 1e6 / size, copyNs: copy * 1e6 / size,
+      speedup: theirs / ours, vsCopy: ours / copy,
+      batchNormLayout: ax === shape.length - 1 ? 'same' : `[${lastShape}] axis -1`,
+    });
+    tf.dispose([x, gamma, beta, mean, variance, xLast]);
+  }
+  if (JSON_OUT) {
+    console.log(JSON.stringify({backend: 'cpu', reps: REPS, rows}, null, 2));
+    return;
+  }
+  const f = (v, d = 2) => v.toFixed(d);
+  console.log(`cpu backend, Node ${process.version}, tfjs-core ${tf.version_core}; ` +
+              `median of ${REPS} samples, output allocation included`);
+  console.log('| shape | axis | ours ms | tf.batchNorm ms | copy ms | ours ns/el | ' +
+              'tf.batchNorm ns/el | copy ns/el | tf.batchNorm / ours | ours / copy |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows) {
+    console.log(`| ${r.shape} | ${r.axis} | ${f(r.oursMs, 3)} | ${f(r.batchNormMs, 3)}` +
+                `${r.batchNormLayout === 'same' ? '' : '*'} | ${f(r.copyMs, 3)} | ${f(r.oursNs)} | ` +
+                `${f(r.batchNormNs)} | ${f(r.copyNs)} | ${f(r.speedup)}x | ${f(r.vsCopy)}x |`);
+  }
+  if (rows.some((r) => r.batchNormLayout !== 'same')) {
+    console.log('* tf.batchNorm is wrong for a channel axis other than the last (it reads ' +
+                'mean[i % C]); it is timed on the same element count in channels-last layout.');
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

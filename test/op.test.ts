@@ -1,0 +1,266 @@
+/**
+ * The batchNormInference op and its cpu kernel: the shared cases against the
+ * float64 reference, tensor-like inputs, dtypes, every error message,
+ * zero-size and special values, leaks, registration.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+import {BatchNormInference, batchNormInference, registerBatchNormInference, version} from '../src';
+import {loadCases} from './helpers/cases';
+import {expectNoLeaks, expectThrowsWithoutLeak} from './helpers/leaks';
+import {compareWithReference, referenceBatchNorm} from './helpers/reference';
+
+beforeAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+const OP = 'Error in batchNormInference:';
+
+describe('batchNormInference on cpu: the shared cases against the float64 formula', () => {
+  // Tolerance profile 'cpu' (test/helpers/reference.ts): half an ulp of
+  // float32 plus 2^-50 of the terms, since the kernel rounds a float64 result
+  // once. Hand-written expectations ('expected') must match exactly.
+  for (const c of loadCases()) {
+    it(c.name, async () => {
+      await expectNoLeaks(() => {
+        const options = c.axisArg === undefined ? {epsilon: c.epsilon} :
+                                                  {epsilon: c.epsilon, axis: c.axisArg};
+        const x = tf.tensor(c.x, c.shape);
+        const y = batchNormInference(x, c.gamma, c.beta, c.mean, c.variance, options);
+        expect(y.shape).toEqual(c.shape);
+        expect(y.dtype).toBe('float32');
+        const actual = y.dataSync();
+        tf.dispose([x, y]);
+        expect(compareWithReference(actual, c, 'cpu')).toEqual([]);
+        if (c.expected) expect(Array.from(actual)).toEqual(c.expected);
+      });
+    });
+  }
+});
+
+describe('batchNormInference inputs', () => {
+  const gamma = [1, 2];
+  const beta = [0.5, -0.5];
+  const mean = [1, 3];
+  const variance = [4, 0.25];
+  const epsilon = 1e-3;
+  const x2d = [[1, 2], [3, 4], [5, 6]];
+  const data = {
+    shape: [3, 2], axis: 1, epsilon, x: x2d.flat(), gamma, beta, mean, variance,
+  };
+
+  it('accepts nested arrays, typed arrays (Float64Array too) and tensors alike', async () => {
+    await expectNoLeaks(() => {
+      const fromArrays = batchNormInference(x2d, gamma, beta, mean, variance, {epsilon});
+      const xTyped = tf.tensor2d(new Float32Array(x2d.flat()), [3, 2]);
+      const fromTyped = batchNormInference(
+          xTyped, new Float32Array(gamma),
+          Float32Array.from(beta), new Float64Array(mean), new Float32Array(variance),
+          {epsilon});
+      const t = [gamma, beta, mean, variance].map((a) => tf.tensor1d(a));
+      const xt = tf.tensor2d(x2d);
+      const fromTensors = batchNormInference(xt, t[0], t[1], t[2], t[3], {epsilon});
+      for (const y of [fromArrays, fromTyped, fromTensors]) {
+        expect(compareWithReference(y.dataSync(), data, 'cpu')).toEqual([]);
+      }
+      tf.dispose([fromArrays, fromTyped, fromTensors, xTyped, xt, ...t]);
+    });
+  });
+
+  it('takes epsilon as a bare number (axis then defaults to 1)', async () => {
+    await expectNoLeaks(() => {
+      const y = batchNormInference(x2d, gamma, beta, mean, variance, epsilon);
+      expect(compareWithReference(y.dataSync(), data, 'cpu')).toEqual([]);
+      y.dispose();
+    });
+  });
+
+  it('casts int32 inputs to float32 and returns float32', async () => {
+    await expectNoLeaks(() => {
+      const x = tf.tensor2d([[1, 2], [3, 4], [5, 6]], [3, 2], 'int32');
+      const g = tf.tensor1d([1, 2], 'int32');
+      const y = batchNormInference(x, g, Int32Array.from([0, 1]), [1, 3], [4, 1], {epsilon: 1});
+      expect(y.dtype).toBe('float32');
+      const ref = referenceBatchNorm({
+        shape: [3, 2], axis: 1, epsilon: 1, x: [1, 2, 3, 4, 5, 6], gamma: [1, 2], beta: [0, 1],
+        mean: [1, 3], variance: [4, 1],
+      });
+      expect(Array.from(y.dataSync())).toEqual(Array.from(ref, Math.fround));
+      tf.dispose([x, g, y]);
+    });
+  });
+
+  it('does not dispose or change the tensors it is given', async () => {
+    const x = tf.tensor2d(x2d);
+    const g = tf.tensor1d(gamma);
+    await expectNoLeaks(() => batchNormInference(x, g, beta, mean, variance, epsilon).dispose());
+    expect(x.isDisposed).toBe(false);
+    expect(g.isDisposed).toBe(false);
+    expect(x.arraySync()).toEqual(x2d);
+    tf.dispose([x, g]);
+  });
+
+  it('gives an empty tensor of x\'s shape for zero-size x', async () => {
+    await expectNoLeaks(() => {
+      const x = tf.zeros([0, 2, 5]);
+      const y = batchNormInference(x, gamma, beta, mean, variance, {epsilon});
+      expect(y.shape).toEqual([0, 2, 5]);
+      expect(y.size).toBe(0);
+      tf.dispose([x, y]);
+    });
+  });
+
+  it('works inside tf.tidy and leaves only its result', () => {
+    const y = tf.tidy(() => batchNormInference(x2d, gamma, beta, mean, variance, epsilon));
+    expect(y.shape).toEqual([3, 2]);
+    y.dispose();
+  });
+
+  it('the kernel accepts a negative axis when run directly', async () => {
+    await expectNoLeaks(() => {
+      const t = [x2d, gamma, beta, mean, variance].map((a) => tf.tensor(a));
+      const y = tf.engine().runKernel(
+          BatchNormInference, {x: t[0], gamma: t[1], beta: t[2], mean: t[3], variance: t[4]},
+          {epsilon, axis: -1}) as tf.Tensor;
+      expect(compareWithReference(y.dataSync(), data, 'cpu')).toEqual([]);
+      tf.dispose([y, ...t]);
+    });
+  });
+
+  it('the kernel names a missing input when run directly', async () => {
+    await expectNoLeaks(() => {
+      const x = tf.tensor(x2d);
+      expect(() => tf.engine().runKernel(BatchNormInference, {x}, {epsilon, axis: 1}))
+          .toThrow('Error in BatchNormInference (cpu): inputs x, gamma, beta, mean, variance ' +
+                   'are required, but gamma, beta, mean, variance are missing.');
+      x.dispose();
+    });
+  });
+});
+
+describe('batchNormInference errors name the op, the argument, what was expected and what was got', () => {
+  const g3 = [1, 1, 1];
+  const z3 = [0, 0, 0];
+  const v3 = [1, 1, 1];
+  // Tensors the calls use are made once, so each check sees exactly what the
+  // op allocates (arguments given as arrays are converted inside the op and
+  // must be freed when it throws).
+  let f: Record<'x'|'xBool'|'xNoChannels'|'gammaString'|'meanComplex', tf.Tensor>;
+  beforeAll(() => {
+    f = {
+      x: tf.ones([2, 3, 4]),
+      xBool: tf.ones([2, 3], 'bool'),
+      xNoChannels: tf.ones([2, 0, 3]),
+      gammaString: tf.tensor(['a', 'b', 'c']),
+      meanComplex: tf.complex(z3, z3),
+    };
+  });
+  afterAll(() => tf.dispose(Object.values(f)));
+
+  const loose = batchNormInference as unknown as (...args: unknown[]) => tf.Tensor;
+  const cases: Array<[string, () => unknown, string]> = [
+    ['x of rank 1', () => batchNormInference([1, 2, 3], g3, z3, z3, v3, {epsilon: 1e-3}),
+     `${OP} x must have rank >= 2 (a batch axis and a channel axis at least), but got rank 1 (shape [3]).`],
+    ['x a scalar', () => batchNormInference(5, g3, z3, z3, v3, {epsilon: 1e-3}),
+     `${OP} x must have rank >= 2 (a batch axis and a channel axis at least), but got rank 0 (shape []).`],
+    ['axis too large', () => batchNormInference(f.x, g3, z3, z3, v3, {epsilon: 1e-3, axis: 3}),
+     `${OP} axis must be an integer in [-3, 2] for x of rank 3, but got number 3.`],
+    ['axis too small', () => batchNormInference(f.x, g3, z3, z3, v3, {epsilon: 1e-3, axis: -4}),
+     `${OP} axis must be an integer in [-3, 2] for x of rank 3, but got number -4.`],
+    ['axis not an integer', () => batchNormInference(f.x, g3, z3, z3, v3, {epsilon: 1e-3, axis: 1.5}),
+     `${OP} axis must be an integer in [-3, 2] for x of rank 3, but got number 1.5.`],
+    ['axis a string', () => loose(f.x, g3, z3, z3, v3, {epsilon: 1e-3, axis: '1'}),
+     `${OP} axis must be an integer in [-3, 2] for x of rank 3, but got the string "1".`],
+    ['gamma too short', () => batchNormInference(f.x, [1, 1], z3, z3, v3, {epsilon: 1e-3}),
+     `${OP} gamma must be a rank-1 tensor of length 3 (x.shape[1]), but got shape [2].`],
+    ['beta of rank 2 with the right size', () => batchNormInference(f.x, g3, [z3], z3, v3, {epsilon: 1e-3}),
+     `${OP} beta must be a rank-1 tensor of length 3 (x.shape[1]), but got shape [1,3] (reshape it to [3]).`],
+    ['mean a scalar', () => batchNormInference(f.x, g3, z3, 0, v3, {epsilon: 1e-3}),
+     `${OP} mean must be a rank-1 tensor of length 3 (x.shape[1]), but got shape [].`],
+    ['variance too long', () => batchNormInference(f.x, g3, z3, z3, [1, 1, 1, 1], {epsilon: 1e-3}),
+     `${OP} variance must be a rank-1 tensor of length 3 (x.shape[1]), but got shape [4].`],
+    ['statistics for axis 1 while axis is -1', () => batchNormInference(
+         f.x, [1, 1, 1, 1], [0, 0, 0, 0], [0, 0, 0, 0], v3, {epsilon: 1e-3, axis: -1}),
+     `${OP} variance must be a rank-1 tensor of length 4 (x.shape[2]), but got shape [3].`],
+    ['zero channels', () => batchNormInference(f.xNoChannels, [], [], [], [], {epsilon: 1e-3}),
+     `${OP} x.shape[1] (the channel axis) must be at least 1, but got shape [2,0,3].`],
+    ['epsilon missing', () => loose(f.x, g3, z3, z3, v3, {}),
+     `${OP} epsilon is required (BatchNormInference-1 has no default), but got undefined.`],
+    ['options missing', () => loose(f.x, g3, z3, z3, v3),
+     `${OP} options must be an object {epsilon, axis?} or the epsilon number, but got ` +
+     `undefined undefined; epsilon is required (BatchNormInference-1 has no default).`],
+    ['epsilon zero', () => batchNormInference(f.x, g3, z3, z3, v3, {epsilon: 0}),
+     `${OP} epsilon must be a finite number > 0, but got number 0.`],
+    ['epsilon negative', () => batchNormInference(f.x, g3, z3, z3, v3, -1e-3),
+     `${OP} epsilon must be a finite number > 0, but got number -0.001.`],
+    ['epsilon NaN', () => batchNormInference(f.x, g3, z3, z3, v3, {epsilon: NaN}),
+     `${OP} epsilon must be a finite number > 0, but got number NaN.`],
+    ['epsilon Infinity', () => batchNormInference(f.x, g3, z3, z3, v3, {epsilon: Infinity}),
+     `${OP} epsilon must be a finite number > 0, but got number Infinity.`],
+    ['epsilon a string', () => loose(f.x, g3, z3, z3, v3, {epsilon: '1e-3'}),
+     `${OP} epsilon must be a finite number > 0, but got the string "1e-3".`],
+    ['unknown option', () => loose(f.x, g3, z3, z3, v3, {epsilon: 1e-3, axes: 1}),
+     `${OP} unknown option 'axes'; the options are 'epsilon' (required) and 'axis'.`],
+    ['tf.batchNorm-style options', () => loose(f.x, g3, z3, z3, v3, {varianceEpsilon: 1e-3, scale: 1}),
+     `${OP} unknown options 'varianceEpsilon', 'scale'; the options are 'epsilon' (required) and 'axis'.`],
+    ['bool x', () => batchNormInference(f.xBool, g3, z3, z3, v3, 1e-3),
+     `${OP} x must have dtype float32 or int32, but got bool.`],
+    ['string tensor gamma', () => batchNormInference(f.x, f.gammaString, z3, z3, v3, 1e-3),
+     `${OP} gamma must have dtype float32 or int32, but got string.`],
+    ['complex mean', () => batchNormInference(f.x, g3, z3, f.meanComplex, v3, 1e-3),
+     `${OP} mean must have dtype float32 or int32, but got complex64.`],
+    ['boolean array variance', () => batchNormInference(f.x, g3, z3, z3, [true, true, true], 1e-3),
+     `${OP} variance must have dtype float32 or int32, but got bool.`],
+    ['string x', () => loose('abc', g3, z3, z3, v3, 1e-3),
+     `${OP} x must be a Tensor, a number, a (nested) array of numbers or a typed array, but got the string "abc".`],
+    ['null gamma', () => loose(f.x, null, z3, z3, v3, 1e-3),
+     `${OP} gamma is required, but got null.`],
+    ['undefined beta', () => loose(f.x, g3, undefined, z3, v3, 1e-3),
+     `${OP} beta is required, but got undefined.`],
+    ['ragged nested array x', () => batchNormInference([[1, 2, 3], [4, 5]], g3, z3, z3, v3, 1e-3),
+     `${OP} x must be a rectangular nested array of shape [2,3], but x[1] has length 2.`],
+    ['too deep nested array gamma', () => loose(f.x, [1, [1], 1], z3, z3, v3, 1e-3),
+     `${OP} gamma must be a rectangular nested array of shape [3], but gamma[1] is an array where a number was expected.`],
+    ['DataView x', () => loose(new DataView(new ArrayBuffer(8)), g3, z3, z3, v3, 1e-3),
+     `${OP} x must be a Tensor, a number, a (nested) array of numbers or a typed array, but got a DataView.`],
+    ['object x', () => loose({a: 1}, g3, z3, z3, v3, 1e-3),
+     `${OP} x must be a Tensor, a number, a (nested) array of numbers or a typed array, but got an object of type Object (`],
+  ];
+  for (const [name, call, message] of cases) {
+    it(name, () => expectThrowsWithoutLeak(call, message));
+  }
+});
+
+describe('registration', () => {
+  it('registers the cpu and webgl kernels and the gradient on import', () => {
+    expect(tf.getKernel(BatchNormInference, 'cpu')).toBeDefined();
+    expect(tf.getKernel(BatchNormInference, 'webgl')).toBeDefined();
+    expect(tf.getGradient(BatchNormInference)).toBeDefined();
+  });
+
+  it('registering again, or loading a second copy of the package, registers nothing twice and prints nothing', () => {
+    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      const kernel = tf.getKernel(BatchNormInference, 'cpu');
+      registerBatchNormInference();
+      registerBatchNormInference();
+      // The built CommonJS file is a second copy of the package sharing this
+      // tfjs-core (as when an app bundles both builds): it finds the kernels
+      // registered and leaves them alone. `npm test` builds dist/ first.
+      const built = require('../dist/index.cjs') as {registerBatchNormInference: () => void};
+      built.registerBatchNormInference();
+      expect(tf.getKernel(BatchNormInference, 'cpu')).toBe(kernel);
+      expect(warn).not.toHaveBeenCalled();
+      expect(log).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+      log.mockRestore();
+    }
+  });
+
+  it('exports the version written in package.json', () => {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    expect(version).toBe(require('../package.json').version);
+  });
+});
