@@ -8,6 +8,7 @@ module.exports = {
   // give them room on a 2-core machine.
   testTimeout: 120000,
   maxWorkers: 2,
+  reporters: ['default', '<rootDir>/test/helpers/summary_reporter.js'],
   transform: {
     '^.+\\.ts$': ['ts-jest', {tsconfig: 'tsconfig.json', diagnostics: {warnOnly: false}}],
   },
