@@ -32,14 +32,15 @@ function fail(message: string): never {
 }
 
 function describe(value: unknown): string {
-  if (value === null) return 'null';
+  if (value === null || value === undefined) return String(value);
+  if (typeof value === 'number') return String(value);
   if (Array.isArray(value)) return `an array of length ${value.length}`;
   if (typeof value === 'object') {
     const name = (value as object).constructor?.name;
     return name ? `an object of type ${name}` : 'an object';
   }
   if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
-  return `${typeof value} ${String(value)}`;
+  return `the ${typeof value} ${String(value)}`;
 }
 
 function isTfTypedArray(value: unknown): boolean {
