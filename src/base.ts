@@ -7,5 +7,8 @@ export type {BatchNormInferenceAttrs, BatchNormInferenceInputs} from './kernel_n
 export {batchNormInference, DEFAULT_AXIS} from './batch_norm_inference';
 export type {BatchNormInferenceOptions} from './batch_norm_inference';
 export {batchNormInferenceGradConfig} from './batch_norm_inference_grad';
+export {BatchNormInferenceLayer, batchNormInferenceLayer, DEFAULT_LAYER_AXIS, DEFAULT_LAYER_EPSILON, registerBatchNormInferenceLayer} from './batch_norm_inference_layer';
+export type {BatchNormInferenceLayerArgs, ChannelValues} from './batch_norm_inference_layer';
+export {replaceBatchNormalization} from './replace_batch_normalization';
 export {kernelConfigs, registerBatchNormInference} from './register';
 export {version} from './version';

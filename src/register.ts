@@ -8,6 +8,7 @@ import {getGradient, getKernel, GradConfig, KernelConfig, registerGradient, regi
 import {batchNormInferenceConfig as cpuConfig} from '../kernels/cpu/BatchNormInference';
 import {batchNormInferenceConfig as webglConfig} from '../kernels/webgl/BatchNormInference';
 import {batchNormInferenceGradConfig} from './batch_norm_inference_grad';
+import {registerBatchNormInferenceLayer} from './batch_norm_inference_layer';
 
 /** The kernel configs this package provides, one per backend. */
 export const kernelConfigs: KernelConfig[] = [cpuConfig, webglConfig];
@@ -25,11 +26,13 @@ function registerGradientOnce(config: GradConfig) {
 }
 
 /**
- * Registers the BatchNormInference kernels (cpu, webgl) and its gradient.
+ * Registers the BatchNormInference kernels (cpu, webgl), its gradient and the
+ * BatchNormInference layer class (for model.save / loadLayersModel).
  * Safe to call any number of times. Registering a kernel for a backend that
  * is not present (webgl in Node) is harmless: the registry is keyed by name.
  */
 export function registerBatchNormInference(): void {
   for (const config of kernelConfigs) registerKernelOnce(config);
   registerGradientOnce(batchNormInferenceGradConfig);
+  registerBatchNormInferenceLayer();
 }

@@ -1,0 +1,232 @@
+/**
+ * `replaceBatchNormalization`: turns every tfjs-layers BatchNormalization of a
+ * model (at any depth of nested models and wrappers) into a
+ * BatchNormInference layer with the same name, epsilon, axis and weights.
+ */
+import {ones, serialization, Tensor, zeros} from '@tensorflow/tfjs-core';
+import {LayersModel, layers, LayerVariable} from '@tensorflow/tfjs-layers';
+
+import {BatchNormInferenceLayer} from './batch_norm_inference_layer';
+
+type Layer = layers.Layer;
+type Config = serialization.ConfigDict;
+
+const OP = 'replaceBatchNormalization';
+const BATCH_NORMALIZATION = 'BatchNormalization';
+/** tfjs-layers' and Keras's BatchNormalization defaults. */
+const KERAS_DEFAULT_EPSILON = 1e-3;
+const KERAS_DEFAULT_AXIS = -1;
+
+function fail(message: string): never {
+  throw new Error(`Error in ${OP}: ${message}`);
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (value === undefined) return 'undefined';
+  if (Array.isArray(value)) return JSON.stringify(value);
+  if (typeof value === 'object') {
+    const ctor = (value as object).constructor?.name;
+    return ctor ? `an object of type ${ctor}` : 'an object';
+  }
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  return `${typeof value} ${String(value)}`;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/** A deep copy of plain objects and arrays (numbers keep NaN/Infinity, unlike JSON). */
+function cloneConfig<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(cloneConfig) as unknown as T;
+  if (isPlainObject(value)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = cloneConfig(v);
+    return out as T;
+  }
+  return value;
+}
+
+function isContainer(layer: unknown): layer is LayersModel {
+  return layer != null && Array.isArray((layer as {layers?: unknown}).layers) &&
+      typeof (layer as {getConfig?: unknown}).getConfig === 'function';
+}
+
+/** The layer a wrapper (TimeDistributed, ...) holds, if any. */
+function innerLayer(layer: Layer): Layer|undefined {
+  const inner = (layer as unknown as {layer?: unknown}).layer;
+  return inner instanceof layers.Layer ? inner : undefined;
+}
+
+/** Whether the layers wrapped by `from` and `to` differ somewhere (a replacement). */
+function wrapsReplacement(from: Layer, to: Layer): boolean {
+  const fromInner = innerLayer(from);
+  const toInner = innerLayer(to);
+  if (fromInner === undefined || toInner === undefined) return false;
+  return fromInner.getClassName() !== toInner.getClassName() || wrapsReplacement(fromInner, toInner);
+}
+
+/** The BatchNormInference config for a BatchNormalization config. */
+function inferenceConfig(bn: Config): Config {
+  const name = bn.name;
+  const epsilon = bn.epsilon ?? KERAS_DEFAULT_EPSILON;
+  if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon <= 0) {
+    fail(`layer '${name}' (${BATCH_NORMALIZATION}) has epsilon ${describe(epsilon)}; ` +
+         `${BatchNormInferenceLayer.className} needs a finite epsilon > 0.`);
+  }
+  let axis: serialization.ConfigDictValue = bn.axis ?? KERAS_DEFAULT_AXIS;
+  if (Array.isArray(axis)) {
+    if (axis.length !== 1) {
+      fail(`layer '${name}' (${BATCH_NORMALIZATION}) normalizes over the axes ` +
+           `${JSON.stringify(axis)}; ${BatchNormInferenceLayer.className} has one channel axis.`);
+    }
+    axis = axis[0];
+  }
+  const config: Config = {name, trainable: bn.trainable ?? true, epsilon, axis};
+  for (const key of ['batchInputShape', 'inputShape', 'batchSize']) {
+    if (bn[key] != null) config[key] = bn[key];
+  }
+  // Keras 3 may write a dtype policy object here; only a dtype name is a layer argument.
+  if (typeof bn.dtype === 'string') config.dtype = bn.dtype;
+  return config;
+}
+
+/**
+ * Rewrites, in place, every `{className: 'BatchNormalization', config}` of a
+ * model config (nested models and wrappers included). Returns how many.
+ */
+function rewriteConfig(node: unknown): number {
+  if (Array.isArray(node)) return node.reduce((n: number, item) => n + rewriteConfig(item), 0);
+  if (!isPlainObject(node)) return 0;
+  if (node.className === BATCH_NORMALIZATION && isPlainObject(node.config)) {
+    node.className = BatchNormInferenceLayer.className;
+    node.config = inferenceConfig(node.config as Config);
+    return 1;
+  }
+  return Object.values(node).reduce((n: number, value) => n + rewriteConfig(value), 0);
+}
+
+function shortName(weight: LayerVariable): string {
+  const parts = weight.originalName.split('/');
+  return parts[parts.length - 1];
+}
+
+/** gamma, beta, moving_mean, moving_variance; ones/zeros where scale/center = false. */
+function copyBatchNormWeights(from: Layer, to: BatchNormInferenceLayer): void {
+  if (from.weights.length === 0) return;  // never built: nothing to copy
+  const byName = new Map(from.weights.map((w) => [shortName(w), w] as const));
+  const mean = byName.get('moving_mean');
+  const variance = byName.get('moving_variance');
+  if (mean === undefined || variance === undefined) {
+    fail(`${BATCH_NORMALIZATION} layer '${from.name}' has no moving_mean and moving_variance ` +
+         `weights (it has ${from.weights.map((w) => `'${w.originalName}'`).join(', ')}).`);
+  }
+  const channels = mean.shape[0] as number;
+  const made: Tensor[] = [];
+  const orFill = (w: LayerVariable|undefined, fill: (shape: number[]) => Tensor) => {
+    if (w !== undefined) return w.read();
+    const t = fill([channels]);
+    made.push(t);
+    return t;
+  };
+  try {
+    to.setWeights([orFill(byName.get('gamma'), ones), orFill(byName.get('beta'), zeros),
+                   mean.read(), variance.read()]);
+  } finally {
+    made.forEach((t) => t.dispose());
+  }
+}
+
+/** Copies weights (and containers' trainable flags) from a layer to its copy. */
+function copyState(from: Layer, to: Layer): void {
+  if (from.getClassName() === BATCH_NORMALIZATION && to instanceof BatchNormInferenceLayer) {
+    copyBatchNormWeights(from, to);
+    return;
+  }
+  if (isContainer(from) && isContainer(to)) {
+    // As `model.trainable = false` did on the original: sets the flags of
+    // every direct layer's weights; nested containers then set their own.
+    to.trainable = from.trainable;
+    for (const inner of to.layers) {
+      const source = from.layers.find((l) => l.name === inner.name);
+      if (source !== undefined) copyState(source, inner);
+    }
+    return;
+  }
+  // A wrapper around a replaced layer (TimeDistributed(BatchNormalization)):
+  // copy into the wrapped layer. Other wrappers copy as a whole (Bidirectional
+  // keeps its weights in clones of `layer`, not in `layer` itself).
+  const fromInner = innerLayer(from);
+  const toInner = innerLayer(to);
+  if (fromInner !== undefined && toInner !== undefined && wrapsReplacement(from, to)) {
+    copyState(fromInner, toInner);
+    return;
+  }
+  // A layer that was never built has no weights, and neither has its copy.
+  if (from.weights.length > 0) to.setWeights(from.getWeights());
+}
+
+/**
+ * Returns a copy of `model` in which every tfjs-layers `BatchNormalization`
+ * layer - in nested models (a Sequential inside a functional model, ...) and
+ * wrappers (TimeDistributed) too - is a {@link BatchNormInferenceLayer} with
+ * the same name, epsilon, axis and weights. The input model is not changed.
+ *
+ * - `axis` may be a number or a one-element list (older Keras converters).
+ * - `scale: false` / `center: false` become gamma = ones / beta = zeros
+ *   (trainable in the copy, like any gamma and beta of the layer).
+ * - `momentum`, initializers, regularizers and constraints have no meaning
+ *   for fixed statistics and are dropped; `trainable` is kept.
+ * - Weights are copied as they are in memory, so quantized model files
+ *   (dequantized to float32 by `tf.loadLayersModel`) convert like any other.
+ * - The copy is not compiled: call `compile()` before `fit()`.
+ *
+ * Unlike tfjs-layers' BatchNormalization, the result works for any rank >= 2
+ * and any axis (tfjs's is limited to rank <= 4 and computes channels-first
+ * inputs wrongly on some backends).
+ *
+ * ```js
+ * const keras = await tf.loadLayersModel('https://.../model.json');
+ * const model = tfbni.replaceBatchNormalization(keras);
+ * model.predict(tf.ones([1, 224, 224, 3])).print();
+ * ```
+ *
+ * @param model A `tf.LayersModel` (`tf.model()`, `tf.sequential()` or
+ *     `tf.loadLayersModel()`).
+ * @returns A new, equivalent model (synchronously).
+ */
+export function replaceBatchNormalization(model: LayersModel): LayersModel {
+  if (!isContainer(model) || typeof (model as {getClassName?: unknown}).getClassName !== 'function') {
+    fail(`model must be a tf.LayersModel (from tf.model(), tf.sequential() or ` +
+         `tf.loadLayersModel()), but got ${describe(model)}` +
+         `${model != null && typeof (model as {executeAsync?: unknown}).executeAsync === 'function' ?
+             ' (a GraphModel has no layers to replace: convert the Keras model with ' +
+                 'tensorflowjs_converter --output_format tfjs_layers_model)' :
+             ''}.`);
+  }
+  const className = model.getClassName();
+  const entry = serialization.SerializationMap.getMap().classNameMap[className];
+  if (entry == null) {
+    fail(`the model's class '${className}' is not registered with ` +
+         `tf.serialization.registerClass(), so it cannot be rebuilt from its config.`);
+  }
+  const config = cloneConfig(model.getConfig());
+  rewriteConfig(config);
+  const [cls, fromConfig] = entry as unknown as [
+    serialization.SerializableConstructor<LayersModel>,
+    (cls: serialization.SerializableConstructor<LayersModel>, config: Config,
+     customObjects: Config, fastWeightInit: boolean) => LayersModel,
+  ];
+  // fastWeightInit: skip the initializers, every weight is copied below.
+  const copy = fromConfig(cls, config, {}, true);
+  try {
+    copyState(model, copy);
+  } catch (e) {
+    copy.dispose();
+    throw e;
+  }
+  return copy;
+}
