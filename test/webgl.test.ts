@@ -1,0 +1,460 @@
+/**
+ * The webgl kernel in real headless Chromium (WebGL on SwiftShader here),
+ * loaded as a user loads it: tf.min.js, then dist/tfjs-batchnorm-inference.min.js
+ * (test/browser/harness.html, driven through test/browser/harness.js). The
+ * SAME case data as the cpu suite (test/cases/batch_norm_inference.json) is
+ * materialized here in Node, sent to the page, and the results are compared
+ * here with the float64 reference (test/helpers/reference.ts).
+ *
+ * Configurations (a fresh page each, flags set before the webgl backend
+ * initializes): WebGL2 packed, WebGL2 unpacked, WebGL1 (packed, and unpacked
+ * for a subset of the cases), half-float textures (only the cases that fit
+ * half floats, tolerance 'webgl-f16'), a 64-texel maximum texture size
+ * (tensors laid out "squarified"), and shape uniforms.
+ * Each checks:
+ *   - the backend really is webgl, with the flags asked for (the GL renderer
+ *     is printed);
+ *   - every case against the reference, with the statistics on the CPU (the
+ *     fold runs in float64 on the CPU, x is uploaded by the backend) and with
+ *     everything already in textures (the fold runs on the GPU; x already has
+ *     the output's layout), and that every program variant really ran;
+ *   - no leak: tf.memory().numTensors and numBytesInGPU back to where they
+ *     were after every case;
+ *   - x produced by other ops (reshape, slice, transpose), and the rank limit;
+ *   - the gradient through the op on webgl against the cpu backend;
+ *   - a new epsilon compiles no new shader program (nor, with shape uniforms,
+ *     a new shape of the same rank).
+ * A failure names the case and prints its worst mismatches.
+ *
+ * Run: `npm run build && npx jest test/webgl.test.ts` (npm test builds first);
+ * one configuration: add -t 'WebGL1'. Needs Chromium (/usr/bin/chromium or
+ * CHROME_PATH); TFBNI_SKIP_BROWSER_TESTS=1 skips it deliberately (see
+ * test/helpers/browser.ts).
+ */
+import type {Page} from 'playwright-core';
+
+import {BatchNormCase, CaseSpec, fitsHalfFloat, loadCases, materialize, prng} from './helpers/cases';
+import {BrowserSession, describeInBrowser, startBrowser} from './helpers/browser';
+import {BatchNormData, compareWithReference, Mismatch, referenceBatchNorm, termMagnitude, tolerance, ToleranceProfile} from './helpers/reference';
+
+const HARNESS = '/test/browser/harness.html';
+
+interface Config {
+  name: string;
+  flags: Record<string, number|boolean>;
+  profile: ToleranceProfile;
+  /** Which cases run (all the shared ones by default). */
+  cases: BatchNormCase[];
+  /** Relative tolerance of the gradient comparison with the cpu backend (0: not checked). */
+  gradTolerance: number;
+  expect: {webglVersion: number, pack: boolean};
+}
+
+const ALL_CASES = loadCases();
+const numel = (c: BatchNormCase) => c.shape.reduce((a, b) => a * b, 1);
+
+/**
+ * Tensors whose natural texture does not fit a 64x64 texture limit, so tfjs
+ * lays them out "squarified": every channel layout ('last', 'rows', 'outer'),
+ * a rank-5 tensor, and a [2, C] parameter texture wider than the limit. Sized
+ * to fit 64x64 packed texels.
+ */
+const LARGER_THAN_MAX_TEXTURE: CaseSpec[] = ([
+  [[2, 40, 30, 6], -1, ''],
+  [[1, 6, 50, 40], 1, ''],
+  [[100, 150], 0, ''],
+  [[3, 700], -1, ' (params wider than the limit)'],
+  [[4, 5, 6, 7, 8], 2, ''],
+] as Array<[number[], number, string]>).map(([xShape, axis, note], i) => ({
+  name: `over max texture: [${xShape}] axis ${axis}${note}`, xShape, axis, epsilon: 1e-3, seed: 101 + i,
+}));
+const MAX_TEXTURE_SIZE = 64;
+/** What fits into 64x64 texels of 4 values, with room for odd shapes. */
+const fitsSmallTextures = (c: BatchNormCase) => numel(c) <= 2 * MAX_TEXTURE_SIZE ** 2;
+
+/**
+ * Gradient vs the cpu backend, relative to the largest |gradient| (at least
+ * 1): both sides compute in float32 but sum in different orders. Measured on
+ * SwiftShader: 2.3e-7 on float32 textures, 5.9e-3 on half floats (the sums'
+ * partial results are stored with 11-bit significands).
+ */
+const F32_GRAD_TOLERANCE = 1e-5;
+const F16_GRAD_TOLERANCE = 2e-2;
+
+const CONFIGS: Config[] = [
+  {
+    name: 'WebGL2, packed (WEBGL_PACK=true, the default)',
+    flags: {WEBGL_VERSION: 2, WEBGL_PACK: true},
+    profile: 'webgl-f32', cases: ALL_CASES, gradTolerance: F32_GRAD_TOLERANCE,
+    expect: {webglVersion: 2, pack: true},
+  },
+  {
+    name: 'WebGL2, unpacked (WEBGL_PACK=false)',
+    flags: {WEBGL_VERSION: 2, WEBGL_PACK: false},
+    profile: 'webgl-f32', cases: ALL_CASES, gradTolerance: F32_GRAD_TOLERANCE,
+    expect: {webglVersion: 2, pack: false},
+  },
+  {
+    name: 'WebGL1 (WEBGL_VERSION=1), packed',
+    flags: {WEBGL_VERSION: 1},
+    profile: 'webgl-f32', cases: ALL_CASES, gradTolerance: F32_GRAD_TOLERANCE,
+    expect: {webglVersion: 1, pack: true},
+  },
+  {
+    name: 'half-float textures (WEBGL_FORCE_F16_TEXTURES=true)',
+    flags: {WEBGL_VERSION: 2, WEBGL_FORCE_F16_TEXTURES: true},
+    profile: 'webgl-f16', cases: ALL_CASES.filter(fitsHalfFloat), gradTolerance: F16_GRAD_TOLERANCE,
+    expect: {webglVersion: 2, pack: true},
+  },
+  {
+    name: `tensors larger than the maximum texture size (WEBGL_MAX_TEXTURE_SIZE=${MAX_TEXTURE_SIZE})`,
+    flags: {WEBGL_VERSION: 2, WEBGL_MAX_TEXTURE_SIZE: MAX_TEXTURE_SIZE},
+    profile: 'webgl-f32',
+    cases: [...LARGER_THAN_MAX_TEXTURE.map(materialize), ...ALL_CASES.filter(fitsSmallTextures)],
+    gradTolerance: F32_GRAD_TOLERANCE,
+    expect: {webglVersion: 2, pack: true},
+  },
+  {
+    // tfjs's shape uniforms (off by default; rank <= 4 only) must work with
+    // the plugin's programs, and then new shapes must not compile new
+    // programs. Ranks 2-4 only (5 and 6 have no shape uniforms); the gradient
+    // is covered by the other configurations.
+    name: 'WebGL2, packed, shape uniforms (WEBGL_USE_SHAPES_UNIFORMS=true)',
+    flags: {WEBGL_VERSION: 2, WEBGL_USE_SHAPES_UNIFORMS: true},
+    profile: 'webgl-f32',
+    cases: ALL_CASES.filter((c) => c.shape.length <= 4 && numel(c) < 1e5),
+    gradTolerance: 0,
+    expect: {webglVersion: 2, pack: true},
+  },
+];
+
+/** Cases for the gradient check: every channel layout, ranks 2 to 6. */
+const GRAD_CASE_NAMES = [
+  'rank 2 shape [3, 4] axis 0',
+  'rank 3 shape [2, 3, 5] axis 1',
+  'rank 4 shape [2, 3, 4, 5] axis 1',
+  'rank 4 shape [2, 3, 4, 5] axis -1',
+  'rank 5 shape [2, 3, 2, 3, 4] axis 2',
+  'rank 6 shape [2, 2, 3, 2, 2, 3] axis 3',
+  'odd spatial sizes [1,3,7,9] axis 1',
+  'dense activations [8,257] axis 1 (odd channel count)',
+];
+
+interface PageCase {
+  name: string; shape: number[]; axisArg?: number; epsilon: number;
+  x: number[]; gamma: number[]; beta: number[]; mean: number[]; variance: number[];
+  w?: number[];
+}
+
+function toPage(c: BatchNormCase, withWeights = false): PageCase {
+  const out: PageCase = {
+    name: c.name, shape: c.shape, epsilon: c.epsilon,
+    x: Array.from(c.x), gamma: Array.from(c.gamma), beta: Array.from(c.beta),
+    mean: Array.from(c.mean), variance: Array.from(c.variance),
+  };
+  if (c.axisArg !== undefined) out.axisArg = c.axisArg;
+  if (withWeights) {
+    const random = prng(c.x.length + 17);
+    out.w = Array.from({length: c.x.length}, () => 2 * random() - 1);
+  }
+  return out;
+}
+
+interface Memory {numTensors: number; numBytesInGPU: number}
+interface RunResult {
+  name: string; values?: number[]; dtype?: string; shape?: number[]; error?: string;
+  statsStayed?: boolean; before: Memory; after: Memory;
+}
+
+function formatMismatches(bad: Mismatch[]): string {
+  return bad.map((m) => m.index < 0 ?
+      `    length ${m.actual}, expected ${m.expected}` :
+      `    [${m.index}] got ${m.actual}, expected ${m.expected} ` +
+      `(allowed +-${m.allowed.toPrecision(3)}, off by ` +
+      `${Math.abs(m.actual - m.expected).toPrecision(3)})`).join('\n');
+}
+
+/**
+ * Pass/fail is compareWithReference's; this only picks what to print: the
+ * `count` elements furthest outside their tolerance (special values that
+ * differ first), where compareWithReference lists the first ten.
+ */
+function worstMismatches(
+    actual: ArrayLike<number>, d: BatchNormData, profile: ToleranceProfile,
+    expected: ArrayLike<number> = referenceBatchNorm(d), count = 6): Mismatch[] {
+  if (actual.length !== expected.length) return compareWithReference(actual, d, profile, expected);
+  const magnitude = termMagnitude(d);
+  const scored: Array<Mismatch&{score: number}> = [];
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i];
+    const e = expected[i];
+    if (Number.isNaN(e) || !Number.isFinite(Math.fround(e)) || !Number.isFinite(magnitude[i])) {
+      const want = Number.isNaN(e) ? NaN : Math.fround(e);
+      if (!(a === want || (Number.isNaN(a) && Number.isNaN(want)))) {
+        scored.push({index: i, actual: a, expected: want, allowed: 0, score: Infinity});
+      }
+      continue;
+    }
+    const allowed = tolerance(profile, e, magnitude[i]);
+    const off = Math.abs(a - e);
+    if (!(off <= allowed)) {
+      const score = Number.isNaN(off) ? Infinity : off / allowed;
+      scored.push({index: i, actual: a, expected: e, allowed, score});
+    }
+  }
+  return scored.sort((p, q) => q.score - p.score).slice(0, count)
+      .map(({index, actual: a, expected: e, allowed}) => ({index, actual: a, expected: e, allowed}));
+}
+
+/** Checks the page's results case by case; returns readable failures. */
+function checkResults(
+    cases: BatchNormCase[], results: RunResult[], profile: ToleranceProfile): string[] {
+  const failures: string[] = [];
+  results.forEach((r, i) => {
+    const c = cases[i];
+    if (r.error) {
+      failures.push(`${c.name}: threw ${r.error}`);
+      return;
+    }
+    if (r.dtype !== 'float32' || JSON.stringify(r.shape) !== JSON.stringify(c.shape)) {
+      failures.push(`${c.name}: got dtype ${r.dtype} shape [${r.shape}], ` +
+                    `expected float32 [${c.shape}]`);
+    }
+    if (compareWithReference(r.values!, c, profile).length > 0) {
+      failures.push(`${c.name}: worst mismatches against the float64 reference ` +
+                    `(profile ${profile}):\n` +
+                    formatMismatches(worstMismatches(r.values!, c, profile)));
+    }
+    if (c.expected && compareWithReference(r.values!, c, profile, c.expected).length > 0) {
+      failures.push(`${c.name}: worst mismatches against the hand-computed values:\n` +
+                    formatMismatches(worstMismatches(r.values!, c, profile, c.expected)));
+    }
+    if (r.statsStayed === false) {
+      failures.push(`${c.name}: the kernel moved the statistics between CPU and GPU`);
+    }
+  });
+  return failures;
+}
+
+function checkLeaks(results: RunResult[]): string[] {
+  return results.filter((r) => r.before.numTensors !== r.after.numTensors ||
+                               r.before.numBytesInGPU !== r.after.numBytesInGPU)
+      .map((r) => `${r.name}: tf.memory() before ${JSON.stringify(r.before)}, after ` +
+                  `${JSON.stringify(r.after)}`);
+}
+
+function expectNoFailures(what: string, failures: string[]) {
+  if (failures.length > 0) {
+    throw new Error(`${failures.length} failure(s) ${what}:\n${failures.join('\n')}`);
+  }
+}
+
+describeInBrowser('BatchNormInference webgl kernel in headless Chromium', () => {
+  let session: BrowserSession;
+
+  beforeAll(async () => {
+    session = await startBrowser();
+  });
+
+  afterAll(async () => {
+    await session?.close();
+  });
+
+  for (const config of CONFIGS) {
+    describe(config.name, () => {
+      let page: Page;
+      let start: Memory;
+      const runs: Record<'cpu'|'gpu', RunResult[]> = {cpu: [], gpu: []};
+      const pageCases = config.cases.map((c) => toPage(c));
+
+      beforeAll(async () => {
+        page = await session.open(HARNESS);
+        const info = await page.evaluate(
+            (flags) => (window as any).harness.init(flags), config.flags);
+        // One line per configuration: which GL actually ran the kernel.
+        process.stdout.write(
+            `[webgl] ${config.name}: backend ${info.backend}, WebGL ${info.webglVersion} ` +
+            `(${info.glVersion}), renderer "${info.renderer}", WEBGL_PACK ${info.pack}, ` +
+            `f16 textures forced ${info.forceF16}, texture precision ${info.textureBits} bits, ` +
+            `max texture ${info.maxTextureSize}, shape uniforms ${info.shapeUniforms}\n`);
+        start = await page.evaluate(() => (window as any).harness.memory());
+      });
+
+      afterAll(async () => {
+        await page?.close();
+      });
+
+      it('runs on the webgl backend with the requested flags', async () => {
+        const info = await page.evaluate(() => (window as any).harness.info());
+        expect(info.backend).toBe('webgl');
+        expect(info.webglVersion).toBe(config.expect.webglVersion);
+        expect(info.pack).toBe(config.expect.pack);
+        expect(info.glVersion).toMatch(config.expect.webglVersion === 2 ? /WebGL 2/ : /WebGL 1/);
+        const f16 = config.flags.WEBGL_FORCE_F16_TEXTURES === true;
+        expect(info.renderFloat32).toBe(!f16);
+        expect(info.textureBits).toBe(f16 ? 16 : 32);
+      });
+
+      const count = `${config.cases.length} cases`;
+
+      it(`matches the float64 reference on ${count}, statistics on the CPU`, async () => {
+        runs.cpu = await page.evaluate(
+            ([cases, placement]) => (window as any).harness.run(cases, placement),
+            [pageCases, 'cpu'] as const);
+        expectNoFailures(
+            `(${config.profile})`, checkResults(config.cases, runs.cpu, config.profile));
+      });
+
+      it(`matches the float64 reference on ${count}, everything in textures (GPU fold)`, async () => {
+        runs.gpu = await page.evaluate(
+            ([cases, placement]) => (window as any).harness.run(cases, placement),
+            [pageCases, 'gpu'] as const);
+        expectNoFailures(
+            `(${config.profile})`, checkResults(config.cases, runs.gpu, config.profile));
+        // Both packed variants (x read at its own texel, x read through
+        // tfjs's sampler) or the unpacked one, and the GPU fold, really ran.
+        const variants = await page.evaluate(() => (window as any).harness.variants());
+        expect(variants).toEqual({
+          packedSameLayout: config.expect.pack,
+          packedGeneral: config.expect.pack,
+          unpacked: !config.expect.pack,
+          gpuFold: true,
+        });
+      });
+
+      it('leaks no tensor and no GPU memory', async () => {
+        expect(runs.cpu.length + runs.gpu.length).toBe(2 * config.cases.length);
+        expectNoFailures('(leaks)', [...checkLeaks(runs.cpu), ...checkLeaks(runs.gpu)]);
+        expect(await page.evaluate(() => (window as any).harness.memory())).toEqual(start);
+      });
+
+      it('takes x from other ops (reshape, slice, transpose) and rejects rank 7', async () => {
+        const out = await page.evaluate(() => (window as any).harness.derived());
+        const failures: string[] = [];
+        for (const r of out.results) {
+          const rank = r.shape.length;
+          const d: BatchNormData = {
+            shape: r.shape, axis: r.axis < 0 ? r.axis + rank : r.axis, epsilon: 1e-3, x: r.x,
+            gamma: r.params[0], beta: r.params[1], mean: r.params[2], variance: r.params[3],
+          };
+          if (compareWithReference(r.values, d, config.profile).length > 0) {
+            failures.push(
+                `${r.name}:\n${formatMismatches(worstMismatches(r.values, d, config.profile))}`);
+          }
+        }
+        expectNoFailures('(x from other ops)', failures);
+        expect(out.rank7Error).toMatch(/BatchNormInference \(webgl\): x must have rank 2 to 6/);
+        expect(out.after).toEqual(out.before);
+      });
+
+      if (config.expect.webglVersion === 1) {
+        it('is right unpacked on WebGL1 too (WEBGL_PACK=false set at runtime)', async () => {
+          // WEBGL_PACK is read per call, so this page can run the unpacked
+          // programs as well: one case per rank and channel layout, and the
+          // special values.
+          const cases = config.cases.filter((c) =>
+              /axis (0|1|-1|3)$/.test(c.name) || /NaN|Infinity|variance|overflow/.test(c.name));
+          const failures: string[] = [];
+          for (const placement of ['cpu', 'gpu'] as const) {
+            const results = await page.evaluate(async ([cs, p]) => {
+              const h = (window as any).harness;
+              (window as any).tf.env().set('WEBGL_PACK', false);
+              try {
+                return {results: await h.run(cs, p), variants: h.variants()};
+              } finally {
+                (window as any).tf.env().set('WEBGL_PACK', true);
+              }
+            }, [cases.map((c) => toPage(c)), placement] as const);
+            failures.push(...checkResults(cases, results.results, config.profile),
+                          ...checkLeaks(results.results));
+            expect(results.variants.unpacked).toBe(true);
+          }
+          expectNoFailures('(WebGL1, unpacked)', failures);
+        });
+      }
+
+      if (config.gradTolerance > 0) {
+        it('computes the gradient on webgl like the cpu backend', async () => {
+          const cases = config.cases.filter((c) => GRAD_CASE_NAMES.includes(c.name));
+          expect(cases.length).toBeGreaterThanOrEqual(4);
+          const result = await page.evaluate(
+              (cs) => (window as any).harness.grads(cs), cases.map((c) => toPage(c, true)));
+          expect(result.backendDuring).toBe('webgl');
+          expect(result.after).toEqual(result.before);
+          const names = ['x', 'gamma', 'beta', 'mean', 'variance'];
+          const failures: string[] = [];
+          cases.forEach((c, i) => {
+            names.forEach((n, k) => {
+              const onWebgl: number[] = result.webgl[i][k];
+              const onCpu: number[] = result.cpu[i][k];
+              const scale = Math.max(1, ...onCpu.map(Math.abs));
+              const worst = onCpu.map((v, j) => ({j, d: Math.abs(onWebgl[j] - v)}))
+                                .sort((a, b) => b.d - a.d)[0];
+              if (onWebgl.length !== onCpu.length || !(worst.d <= config.gradTolerance * scale)) {
+                failures.push(`${c.name}: d${n}[${worst.j}] webgl ${onWebgl[worst.j]} vs cpu ` +
+                              `${onCpu[worst.j]} (allowed ${config.gradTolerance} x ` +
+                              `${scale.toPrecision(3)})`);
+              }
+            });
+          });
+          expectNoFailures('(gradient, webgl vs cpu)', failures);
+          expect(await page.evaluate(() => (window as any).harness.memory())).toEqual(start);
+        });
+      }
+
+      it('compiles no new shader program for a new epsilon', async () => {
+        const base = config.cases.find(
+            (c) => c.name === 'channels-last image [2,5,7,16] axis -1, epsilon 1e-5')!;
+        const epsilons = [1e-5, 1e-3, 0.5, 7];
+        const failures: string[] = [];
+        for (const placement of ['cpu', 'gpu'] as const) {
+          const runsByEpsilon = await page.evaluate(
+              ([c, p, e]) => (window as any).harness.epsilonRuns(c, p, e),
+              [toPage(base), placement, epsilons] as const);
+          const counts = runsByEpsilon.map((r: {programs: number}) => r.programs);
+          if (new Set(counts).size !== 1) {
+            failures.push(
+                `statistics on ${placement}: program count per epsilon ${epsilons} was ${counts}`);
+          }
+          runsByEpsilon.forEach((r: {epsilon: number, values: number[]}) => {
+            const d = {...base, epsilon: r.epsilon};
+            if (compareWithReference(r.values, d, config.profile).length > 0) {
+              failures.push(`statistics on ${placement}, epsilon ${r.epsilon}:\n` +
+                            formatMismatches(worstMismatches(r.values, d, config.profile)));
+            }
+          });
+        }
+        expectNoFailures('(epsilon)', failures);
+      });
+
+      if (config.flags.WEBGL_USE_SHAPES_UNIFORMS) {
+        it('compiles no new program of the plugin for new shapes of the same rank', async () => {
+          const specs: CaseSpec[] =
+              [[2, 6, 8, 4], [3, 10, 6, 6], [1, 4, 14, 10], [5, 2, 2, 4]].map((xShape, i) => ({
+                name: `shape uniforms [${xShape}] axis -1`, xShape, axis: -1, epsilon: 1e-3,
+                seed: 200 + i,
+              }));
+          const cases = specs.map(materialize);
+          const failures: string[] = [];
+          for (const placement of ['cpu', 'gpu'] as const) {
+            const shapeRuns = await page.evaluate(
+                ([cs, p]) => (window as any).harness.shapeRuns(cs, p),
+                [cases.map((c) => toPage(c)), placement] as const);
+            const counts = shapeRuns.map((r: {own: number}) => r.own);
+            if (new Set(counts).size !== 1) {
+              failures.push(
+                  `statistics on ${placement}: plugin program count per shape was ${counts}`);
+            }
+            shapeRuns.forEach((r: {values: number[]}, i: number) => {
+              if (compareWithReference(r.values, cases[i], config.profile).length > 0) {
+                failures.push(`${cases[i].name}:\n` +
+                              formatMismatches(worstMismatches(r.values, cases[i], config.profile)));
+              }
+            });
+          }
+          expectNoFailures('(shape uniforms)', failures);
+        });
+      }
+    });
+  }
+});
