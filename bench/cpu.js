@@ -25,10 +25,7 @@ const SHAPES = [
   {shape: [1, 7, 7, 1024], axis: -1},
 ];
 
-const args = process.argv.slice(2);
-const JSON_OUT = args.includes('--json');
-const repsArg = args.indexOf('--reps');
-const REPS = repsArg >= 0 ? Number(args[repsArg + 1]) : 21;
+const DEFAULT_REPS = 21;
 const MIN_MS = 150;  // each sample repeats the call until it has run this long
 
 function median(xs) {
@@ -54,10 +51,10 @@ function calibrate(fn) {
  * change in machine load hits all of them alike. Returns per-function median
  * ms per call and, for ratios, the per-repetition samples.
  */
-function timeInterleaved(fns) {
+function timeInterleaved(fns, reps) {
   const calls = fns.map(calibrate);
   const samples = fns.map(() => []);
-  for (let r = 0; r < REPS; r++) {
+  for (let r = 0; r < reps; r++) {
     fns.forEach((fn, k) => {
       const t0 = performance.now();
       for (let i = 0; i < calls[k]; i++) fn();
@@ -78,7 +75,12 @@ function rand(n, lo, hi) {
   return a;
 }
 
-async function main() {
+/**
+ * Runs the cpu benchmark. Resolves to {backend, reps, node, tfjs, rows: [{shape,
+ * axis, elements, oursMs, batchNormMs, copyMs, oursNs, batchNormNs, copyNs,
+ * speedup (tf.batchNorm / ours), vsCopy (ours / copy), batchNormLayout}]}.
+ */
+async function runCpuBench({reps = DEFAULT_REPS} = {}) {
   await tf.setBackend('cpu');
   const rows = [];
   for (const {shape, axis} of SHAPES) {
@@ -105,10 +107,10 @@ async function main() {
         out.set(src);
         tf.tensor(out, shape).dispose();
       },
-    ]);
+    ], reps);
     const [ours, theirs, copy] = [oursS, theirsS, copyS].map(median);
     rows.push({
-      shape: `[${shape}]`, axis, elements: size,
+      shape, axis, elements: size,
       oursMs: ours, batchNormMs: theirs, copyMs: copy,
       oursNs: ours * 1e6 / size, batchNormNs: theirs * 1e6 / size, copyNs: copy * 1e6 / size,
       speedup: medianRatio(theirsS, oursS), vsCopy: medianRatio(oursS, copyS),
@@ -116,28 +118,43 @@ async function main() {
     });
     tf.dispose([x, gamma, beta, mean, variance, xLast]);
   }
-  if (JSON_OUT) {
-    console.log(JSON.stringify({backend: 'cpu', reps: REPS, rows}, null, 2));
-    return;
-  }
-  const f = (v, d = 2) => v.toFixed(d);
-  console.log(`cpu backend, Node ${process.version}, tfjs-core ${tf.version_core}; ` +
-              `median of ${REPS} samples, output allocation included`);
-  console.log('| shape | axis | ours ms | tf.batchNorm ms | copy ms | ours ns/el | ' +
-              'tf.batchNorm ns/el | copy ns/el | tf.batchNorm / ours | ours / copy |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const r of rows) {
-    console.log(`| ${r.shape} | ${r.axis} | ${f(r.oursMs, 3)} | ${f(r.batchNormMs, 3)}` +
-                `${r.batchNormLayout === 'same' ? '' : '*'} | ${f(r.copyMs, 3)} | ${f(r.oursNs)} | ` +
-                `${f(r.batchNormNs)} | ${f(r.copyNs)} | ${f(r.speedup)}x | ${f(r.vsCopy)}x |`);
-  }
-  if (rows.some((r) => r.batchNormLayout !== 'same')) {
-    console.log('* tf.batchNorm is wrong for a channel axis other than the last (it reads ' +
-                'mean[i % C]); it is timed on the same element count in channels-last layout.');
-  }
+  return {backend: 'cpu', reps, node: process.version, tfjs: tf.version_core, rows};
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exit(1);
-});
+/** The table printed by `node bench/cpu.js`. */
+function formatCpuTable(result) {
+  const f = (v, d = 2) => v.toFixed(d);
+  const lines = [
+    `cpu backend, Node ${result.node}, tfjs-core ${result.tfjs}; medians of ${result.reps} ` +
+        `samples, output allocation included; ratios are medians of per-repetition ratios`,
+    '',
+    '| shape | axis | ours ms | tf.batchNorm ms | copy ms | ours ns/el | ' +
+        'tf.batchNorm ns/el | copy ns/el | tf.batchNorm / ours | ours / copy |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const r of result.rows) {
+    lines.push(`| [${r.shape}] | ${r.axis} | ${f(r.oursMs, 3)} | ${f(r.batchNormMs, 3)}` +
+               `${r.batchNormLayout === 'same' ? '' : ' (a)'} | ${f(r.copyMs, 3)} | ${f(r.oursNs)} | ` +
+               `${f(r.batchNormNs)} | ${f(r.copyNs)} | ${f(r.speedup)}x | ${f(r.vsCopy)}x |`);
+  }
+  lines.push('');
+  if (result.rows.some((r) => r.batchNormLayout !== 'same')) {
+    lines.push('(a) tf.batchNorm is wrong for a channel axis other than the last (it reads ' +
+               'mean[i % C]); it is timed on the same element count in channels-last layout.');
+  }
+  lines.push('copy = a new Float32Array of the same size, .set() from x, wrapped in a tensor.');
+  return lines.join('\n');
+}
+
+module.exports = {runCpuBench, formatCpuTable};
+
+if (require.main === module) {
+  const args = process.argv.slice(2);
+  const repsAt = args.indexOf('--reps');
+  runCpuBench({reps: repsAt >= 0 ? Number(args[repsAt + 1]) : DEFAULT_REPS}).then((result) => {
+    console.log(args.includes('--json') ? JSON.stringify(result, null, 2) : formatCpuTable(result));
+  }, (e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
