@@ -55,7 +55,8 @@ async function main() {
     if (results.webgl) {
       const ns = (r, ms) => ms * 1e6 / r.size;
       panels.push({
-        title: `webgl backend (${results.webgl.renderer.replace(/^ANGLE \((.*)\)$/, '$1').slice(0, 60)})`,
+        title: `webgl backend (${/swiftshader/i.test(results.webgl.renderer) ?
+            'SwiftShader: software GL, relative timings only' : results.webgl.renderer.slice(0, 70)})`,
         baselineLabel: 'tf.add(x, 0) (webgl)',
         rows: results.webgl.rows.map((r) => ({
           label: label(r), ours: ns(r, r.ours), batchNorm: ns(r, r.batchNorm),
