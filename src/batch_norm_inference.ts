@@ -3,6 +3,7 @@
  */
 import {cast, DataType, engine, op, Rank, Tensor, tensor, TensorLike} from '@tensorflow/tfjs-core';
 
+import {describeValue} from './describe_value';
 import {BatchNormInference, BATCH_NORM_INFERENCE_INPUT_NAMES, BatchNormInferenceAttrs, BatchNormInferenceInputs} from './kernel_names';
 
 const OP = 'batchNormInference';
@@ -31,17 +32,6 @@ function fail(message: string): never {
   throw new Error(`Error in ${OP}: ${message}`);
 }
 
-function describe(value: unknown): string {
-  if (value === null || value === undefined) return String(value);
-  if (typeof value === 'number') return String(value);
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  if (typeof value === 'object') {
-    const name = (value as object).constructor?.name;
-    return name ? `an object of type ${name}` : 'an object';
-  }
-  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
-  return `the ${typeof value} ${String(value)}`;
-}
 
 function isTfTypedArray(value: unknown): boolean {
   return value instanceof Float32Array || value instanceof Int32Array ||
@@ -89,7 +79,7 @@ function toFloatTensor(value: Tensor|TensorLike, name: string): Tensor {
     t = value;
   } else if (typeof value === 'string' || typeof value === 'boolean') {
     fail(`${name} must be a Tensor, a number, a (nested) array of numbers or a ` +
-         `typed array, but got ${describe(value)}.`);
+         `typed array, but got ${describeValue(value)}.`);
   } else if (ArrayBuffer.isView(value) && !isTfTypedArray(value)) {
     // Float64Array (MATLAB, numpy exports), Int16Array, ...: tfjs's tensor()
     // takes only Float32Array, Int32Array and Uint8Array.
@@ -104,7 +94,7 @@ function toFloatTensor(value: Tensor|TensorLike, name: string): Tensor {
       t = tensor(value);
     } catch (e) {
       fail(`${name} must be a Tensor, a number, a (nested) array of numbers or a ` +
-           `typed array, but got ${describe(value)} (${(e as Error).message}).`);
+           `typed array, but got ${describeValue(value)} (${(e as Error).message}).`);
     }
   }
   const dtype: DataType = t.dtype;
@@ -117,7 +107,7 @@ function readOptions(options: BatchNormInferenceOptions|number): {epsilon: numbe
   if (typeof options === 'number') return {epsilon: options, axis: DEFAULT_AXIS};
   if (options == null || typeof options !== 'object') {
     fail(`options must be an object {epsilon, axis?} or the epsilon number, but got ` +
-         `${describe(options)}; epsilon is required (BatchNormInference-1 has no default).`);
+         `${describeValue(options)}; epsilon is required (BatchNormInference-1 has no default).`);
   }
   const unknown = Object.keys(options).filter((k) => !OPTION_KEYS.includes(k));
   if (unknown.length > 0) {
@@ -133,7 +123,7 @@ function readOptions(options: BatchNormInferenceOptions|number): {epsilon: numbe
 
 function checkEpsilon(epsilon: unknown) {
   if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon <= 0) {
-    fail(`epsilon must be a finite number > 0, but got ${describe(epsilon)}.`);
+    fail(`epsilon must be a finite number > 0, but got ${describeValue(epsilon)}.`);
   }
 }
 
@@ -141,7 +131,7 @@ function checkEpsilon(epsilon: unknown) {
 export function normalizeChannelAxis(axis: unknown, rank: number): number {
   if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < -rank || axis >= rank) {
     fail(`axis must be an integer in [${-rank}, ${rank - 1}] for x of rank ${rank}, ` +
-         `but got ${describe(axis)}.`);
+         `but got ${describeValue(axis)}.`);
   }
   return axis < 0 ? axis + rank : axis;
 }

@@ -11,6 +11,7 @@ import {initializers, LayerVariable, layers, Shape} from '@tensorflow/tfjs-layer
 import {serialization, Tensor, TensorLike, tensor1d, tidy} from '@tensorflow/tfjs-core';
 
 import {batchNormInference} from './batch_norm_inference';
+import {describeValue} from './describe_value';
 import {BatchNormInference} from './kernel_names';
 
 /**
@@ -128,18 +129,6 @@ function fail(name: string|undefined, message: string): never {
   throw new Error(`${label(name)}: ${message}`);
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (value === undefined) return 'undefined';
-  if (value instanceof Tensor) return `a ${value.dtype} tensor of shape [${value.shape}]`;
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  if (typeof value === 'object') {
-    const ctor = (value as object).constructor?.name;
-    return ctor ? `an object of type ${ctor}` : 'an object';
-  }
-  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
-  return `${typeof value} ${String(value)}`;
-}
 
 function shapeText(shape: ReadonlyArray<number|null>): string {
   return `[${shape.map((d) => (d == null ? 'null' : String(d))).join(',')}]`;
@@ -198,14 +187,14 @@ function flattenNested(value: ArrayLike<unknown>, property: string, name?: strin
   const walk = (node: unknown, depth: number, path: string) => {
     if (depth === shape.length) {
       if (typeof node !== 'number') {
-        fail(name, `${property} must contain only numbers, but ${property}${path} is ${describe(node)}.`);
+        fail(name, `${property} must contain only numbers, but ${property}${path} is ${describeValue(node)}.`);
       }
       values.push(node);
       return;
     }
     if (!isArrayLike(node) || node.length !== shape[depth]) {
       fail(name, `${property} must be a rectangular (non-ragged) array, but ${property}${path} is ` +
-           `${isArrayLike(node) ? `of length ${node.length}` : describe(node)} where the first ` +
+           `${isArrayLike(node) ? `of length ${node.length}` : describeValue(node)} where the first ` +
            `element at that depth has length ${shape[depth]} (shape ${shape.join('x')}).`);
     }
     for (let i = 0; i < node.length; i++) walk(node[i], depth + 1, `${path}[${i}]`);
@@ -237,7 +226,7 @@ function readChannelValues(value: unknown, property: Statistic, name?: string): 
     ({shape, values} = flattenNested(source, property, name));
   } else {
     return fail(name, `${property} must be a number, a (nested) array of numbers, a typed array ` +
-                `or a tf.Tensor with one value per channel, but got ${describe(source)}.`);
+                `or a tf.Tensor with one value per channel, but got ${describeValue(source)}.`);
   }
   const size = shape.reduce((a, b) => a * b, 1);
   if (size === 0) {
@@ -270,7 +259,7 @@ function readAxis(value: unknown, name?: string): number {
   const axis = Array.isArray(value) && value.length === 1 ? value[0] : value;
   if (typeof axis !== 'number' || !Number.isInteger(axis)) {
     fail(name, `axis must be an integer, or a one-element list of an integer as older Keras ` +
-         `converters write it, but got ${Array.isArray(value) ? JSON.stringify(value) : describe(value)}.`);
+         `converters write it, but got ${Array.isArray(value) ? JSON.stringify(value) : describeValue(value)}.`);
   }
   return axis;
 }
@@ -294,7 +283,7 @@ function given(value: unknown): boolean {
 function parseArgs(args: BatchNormInferenceLayerArgs): ParsedArgs {
   if (args == null || typeof args !== 'object' || Array.isArray(args)) {
     fail(undefined, `the arguments must be an object of name-value pairs such as ` +
-         `{TrainedMean, TrainedVariance, Epsilon}, but got ${describe(args)}.`);
+         `{TrainedMean, TrainedVariance, Epsilon}, but got ${describeValue(args)}.`);
   }
   const record = args as Record<string, unknown>;
   const nameHint = [record.Name, record.name].find((n) => typeof n === 'string' && n !== '') as
@@ -321,14 +310,14 @@ function parseArgs(args: BatchNormInferenceLayerArgs): ParsedArgs {
 
   const nameValue = read('Name');
   if (given(nameValue) && typeof nameValue !== 'string') {
-    fail(undefined, `Name must be a string, but got ${describe(nameValue)}.`);
+    fail(undefined, `Name must be a string, but got ${describeValue(nameValue)}.`);
   }
   const name = (nameValue as string | undefined) || undefined;
 
   const epsilonValue = read('Epsilon');
   const epsilon = given(epsilonValue) ? epsilonValue : DEFAULT_LAYER_EPSILON;
   if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon <= 0) {
-    fail(name, `Epsilon must be a finite number > 0, but got ${describe(epsilon)}.`);
+    fail(name, `Epsilon must be a finite number > 0, but got ${describeValue(epsilon)}.`);
   }
 
   const axis = given(record.axis) ? readAxis(record.axis, name) : DEFAULT_LAYER_AXIS;
@@ -339,7 +328,7 @@ function parseArgs(args: BatchNormInferenceLayerArgs): ParsedArgs {
     if (typeof numChannelsValue !== 'number' || !Number.isInteger(numChannelsValue) ||
         numChannelsValue < 1) {
       fail(name, `NumChannels must be a positive integer (or 'auto'), but got ` +
-           `${describe(numChannelsValue)}.`);
+           `${describeValue(numChannelsValue)}.`);
     }
     numChannels = numChannelsValue;
   }

@@ -7,6 +7,7 @@ import {ones, serialization, Tensor, zeros} from '@tensorflow/tfjs-core';
 import {LayersModel, layers, LayerVariable} from '@tensorflow/tfjs-layers';
 
 import {BatchNormInferenceLayer} from './batch_norm_inference_layer';
+import {describeValue} from './describe_value';
 
 type Layer = layers.Layer;
 type Config = serialization.ConfigDict;
@@ -21,16 +22,9 @@ function fail(message: string): never {
   throw new Error(`Error in ${OP}: ${message}`);
 }
 
+/** Axis lists are shown as written ([3]); everything else as describeValue does. */
 function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (value === undefined) return 'undefined';
-  if (Array.isArray(value)) return JSON.stringify(value);
-  if (typeof value === 'object') {
-    const ctor = (value as object).constructor?.name;
-    return ctor ? `an object of type ${ctor}` : 'an object';
-  }
-  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
-  return `${typeof value} ${String(value)}`;
+  return Array.isArray(value) ? JSON.stringify(value) : describeValue(value);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

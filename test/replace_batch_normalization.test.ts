@@ -435,7 +435,7 @@ describe('error messages', () => {
   it('not a LayersModel', () => {
     expect(errorOf(() => replaceBatchNormalization(42 as unknown as tf.LayersModel))).toBe(
         `${E}: model must be a tf.LayersModel (from tf.model(), tf.sequential() or ` +
-        `tf.loadLayersModel()), but got number 42.`);
+        `tf.loadLayersModel()), but got 42.`);
     const graphModelLike = {executeAsync: () => undefined, execute: () => undefined};
     expect(errorOf(() => replaceBatchNormalization(graphModelLike as unknown as tf.LayersModel))).toBe(
         `${E}: model must be a tf.LayersModel (from tf.model(), tf.sequential() or ` +
@@ -448,7 +448,7 @@ describe('error messages', () => {
     const model = tf.sequential({layers: [tf.layers.batchNormalization({inputShape: [3], epsilon: 0, name: 'bn'})]});
     const before = tf.memory().numTensors;
     expect(errorOf(() => replaceBatchNormalization(model))).toBe(
-        `${E}: layer 'bn' (BatchNormalization) has epsilon number 0; BatchNormInference needs a ` +
+        `${E}: layer 'bn' (BatchNormalization) has epsilon 0; BatchNormInference needs a ` +
         `finite epsilon > 0.`);
     expect(tf.memory().numTensors).toBe(before);
     model.dispose();
