@@ -1,0 +1,153 @@
+/**
+ * The BatchNormInference layer in models on the webgl backend, in headless
+ * Chromium (the page loads tf.min.js and the plugin's bundle as a user would):
+ * a conv2d -> BatchNormInference -> relu model, a channels-first model and a
+ * rank-5 model predict what the float64 formula says; a model saved and
+ * loaded back predicts identically; nothing leaks (numTensors and
+ * numBytesInGPU). The layer's own arithmetic is isolated by computing the
+ * reference from the conv2d output the same page produced on webgl.
+ */
+import type {Page} from 'playwright-core';
+
+import {BrowserSession, describeInBrowser, startBrowser} from './helpers/browser';
+import {prng} from './helpers/cases';
+import {compareWithReference, referenceBatchNorm} from './helpers/reference';
+
+const HARNESS = '/test/browser/harness.html';
+
+interface Stats {mean: number[]; variance: number[]; gamma: number[]; beta: number[]}
+
+function stats(channels: number, seed: number): Stats {
+  const r = prng(seed);
+  const u = (lo: number, hi: number) => Array.from({length: channels}, () => Math.fround(lo + (hi - lo) * r()));
+  return {mean: u(-1, 1), variance: u(0.1, 2), gamma: u(-2, 2), beta: u(-0.5, 0.5)};
+}
+
+function values(n: number, seed: number): number[] {
+  const r = prng(seed);
+  return Array.from({length: n}, () => Math.fround(4 * r() - 2));
+}
+
+/**
+ * The layer's output against the float64 formula (then relu, which is exact)
+ * with the webgl float32 tolerance: the input is what the page fed the layer.
+ */
+function expectLayerOutput(
+    actual: number[], input: number[], shape: number[], axis: number, s: Stats, epsilon: number,
+    relu: boolean) {
+  const rank = shape.length;
+  const d = {
+    shape, axis: axis < 0 ? axis + rank : axis, epsilon, x: input,
+    gamma: s.gamma, beta: s.beta, mean: s.mean, variance: s.variance,
+  };
+  const ref = referenceBatchNorm(d);
+  const expected = relu ? ref.map((v) => Math.max(0, v)) : ref;
+  expect(compareWithReference(actual, d, 'webgl-f32', expected)).toEqual([]);
+}
+
+// Globals of the page (tf.min.js and the plugin's bundle).
+declare const tf: any;  // eslint-disable-line @typescript-eslint/no-explicit-any
+declare const tfbni: any;  // eslint-disable-line @typescript-eslint/no-explicit-any
+
+describeInBrowser('BatchNormInference layer in models on webgl (headless Chromium)', () => {
+  let session: BrowserSession;
+  let page: Page;
+
+  beforeAll(async () => {
+    session = await startBrowser();
+    page = await session.open(HARNESS);
+    const backend = await page.evaluate(async () => {
+      await tf.setBackend('webgl');
+      return tf.getBackend();
+    });
+    expect(backend).toBe('webgl');
+  });
+
+  afterAll(async () => {
+    await session?.close();
+  });
+
+  it('conv2d -> BatchNormInference -> relu predicts the formula, saves and loads back, leaks nothing', async () => {
+    const s = stats(3, 7);
+    const input = values(2 * 5 * 5 * 2, 8);
+    const kernel = values(3 * 3 * 2 * 3, 9).map((v) => v / 4);
+    const out = await page.evaluate(async ({s, input, kernel}) => {
+      const memory = () => {
+        const m = tf.memory() as {numTensors: number, numBytesInGPU: number};
+        return {numTensors: m.numTensors, numBytesInGPU: m.numBytesInGPU};
+      };
+      const before = memory();
+      const conv = tf.layers.conv2d({
+        inputShape: [5, 5, 2], filters: 3, kernelSize: 3, padding: 'same', useBias: false,
+        kernelInitializer: 'zeros',
+      });
+      const bn = tfbni.batchNormInferenceLayer({
+        TrainedMean: s.mean, TrainedVariance: s.variance, Scale: s.gamma, Offset: s.beta,
+        Epsilon: 1e-3, Name: 'bn1',
+      });
+      const model = tf.sequential({layers: [conv, bn, tf.layers.reLU()]});
+      const k = tf.tensor4d(kernel, [3, 3, 2, 3]);
+      conv.setWeights([k]);
+      k.dispose();
+      const x = tf.tensor4d(input, [2, 5, 5, 2]);
+      const convOnly = tf.model({inputs: model.inputs, outputs: conv.output as any});
+      const convOut = convOnly.predict(x) as any;
+      const y = model.predict(x) as any;
+      const result = {convOut: Array.from(await convOut.data()) as number[], y: Array.from(await y.data()) as number[]};
+      // Save (weights as weight data, the config as JSON) and load back.
+      let saved: any;
+      await model.save(tf.io.withSaveHandler(async (artifacts: any) => {
+        saved = artifacts;
+        return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON'}};
+      }));
+      const loaded = await tf.loadLayersModel(tf.io.fromMemory(saved));
+      const y2 = loaded.predict(x) as any;
+      const reloaded = Array.from(await y2.data());
+      const classNames = loaded.layers.map((l: any) => l.getClassName());
+      const weightNames = saved.weightSpecs.map((w: any) => w.name);
+      tf.dispose([x, convOut, y, y2]);
+      model.dispose();
+      loaded.dispose();
+      return {...result, reloaded, classNames, weightNames, before, after: memory()};
+    }, {s, input, kernel});
+    expectLayerOutput(out.y, out.convOut, [2, 5, 5, 3], -1, s, 1e-3, true);
+    expect(out.reloaded).toEqual(out.y);
+    expect(out.classNames).toEqual(['Conv2D', 'BatchNormInference', 'ReLU']);
+    expect(out.weightNames).toEqual(expect.arrayContaining(
+        ['bn1/gamma', 'bn1/beta', 'bn1/moving_mean', 'bn1/moving_variance']));
+    expect(out.after).toEqual(out.before);
+  });
+
+  it('channels-first (axis 1) and rank-5 inputs predict the formula, leak nothing', async () => {
+    const s1 = stats(3, 11);
+    const s5 = stats(4, 12);
+    const x1 = values(2 * 3 * 4 * 4, 13);
+    const x5 = values(2 * 2 * 3 * 2 * 4, 14);
+    const out = await page.evaluate(async ({s1, s5, x1, x5}) => {
+      const memory = () => {
+        const m = tf.memory() as {numTensors: number, numBytesInGPU: number};
+        return {numTensors: m.numTensors, numBytesInGPU: m.numBytesInGPU};
+      };
+      const before = memory();
+      const predict = async (inputShape: number[], axis: number, s: any, input: number[]) => {
+        const model = tf.sequential({layers: [tfbni.batchNormInferenceLayer({
+          inputShape, axis, TrainedMean: s.mean, TrainedVariance: s.variance, Scale: s.gamma,
+          Offset: s.beta, Epsilon: 1e-5,
+        })]});
+        const x = tf.tensor(input, [2, ...inputShape]);
+        const y = model.predict(x) as any;
+        const v = Array.from(await y.data()) as number[];
+        tf.dispose([x, y]);
+        model.dispose();
+        return v;
+      };
+      const nchw = await predict([3, 4, 4], 1, s1, x1);
+      const rank5 = await predict([2, 3, 2, 4], -1, s5, x5);
+      return {nchw, rank5, backend: tf.getBackend(), before, after: memory()};
+    }, {s1, s5, x1, x5});
+    expect(out.backend).toBe('webgl');
+    expectLayerOutput(out.nchw, x1, [2, 3, 4, 4], 1, s1, 1e-5, false);
+    expectLayerOutput(out.rank5, x5, [2, 2, 3, 2, 4], -1, s5, 1e-5, false);
+    expect(out.after).toEqual(out.before);
+  });
+});
