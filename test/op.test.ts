@@ -16,27 +16,37 @@ beforeAll(async () => {
 
 const OP = 'Error in batchNormInference:';
 
-describe('batchNormInference on cpu: the shared cases against the float64 formula', () => {
-  // Tolerance profile 'cpu' (test/helpers/reference.ts): half an ulp of
-  // float32 plus 2^-50 of the terms, since the kernel rounds a float64 result
-  // once. Hand-written expectations ('expected') must match exactly.
-  for (const c of loadCases()) {
-    it(c.name, async () => {
-      await expectNoLeaks(() => {
-        const options = c.axisArg === undefined ? {epsilon: c.epsilon} :
-                                                  {epsilon: c.epsilon, axis: c.axisArg};
-        const x = tf.tensor(c.x, c.shape);
-        const y = batchNormInference(x, c.gamma, c.beta, c.mean, c.variance, options);
-        expect(y.shape).toEqual(c.shape);
-        expect(y.dtype).toBe('float32');
-        const actual = y.dataSync();
-        tf.dispose([x, y]);
-        expect(compareWithReference(actual, c, 'cpu')).toEqual([]);
-        if (c.expected) expect(Array.from(actual)).toEqual(c.expected);
+// The cpu kernel has two bit-identical implementations of its loop: the
+// WebAssembly SIMD module (the default where it applies, see
+// kernels/cpu/BatchNormInference.ts) and the JS loops; the TFBNI_CPU_WASM flag
+// chooses. The shared cases run both ways (test/cpu_wasm.test.ts also forces
+// every case through each SIMD loop, tiny ones included).
+for (const wasm of [true, false]) {
+  const path = wasm ? '' : ' (TFBNI_CPU_WASM off: JS loops only)';
+  describe(`batchNormInference on cpu${path}: the shared cases against the float64 formula`, () => {
+    beforeAll(() => tf.env().set('TFBNI_CPU_WASM', wasm));
+    afterAll(() => tf.env().set('TFBNI_CPU_WASM', true));
+    // Tolerance profile 'cpu' (test/helpers/reference.ts): half an ulp of
+    // float32 plus 2^-50 of the terms, since the kernel rounds a float64 result
+    // once. Hand-written expectations ('expected') must match exactly.
+    for (const c of loadCases()) {
+      it(c.name, async () => {
+        await expectNoLeaks(() => {
+          const options = c.axisArg === undefined ? {epsilon: c.epsilon} :
+                                                    {epsilon: c.epsilon, axis: c.axisArg};
+          const x = tf.tensor(c.x, c.shape);
+          const y = batchNormInference(x, c.gamma, c.beta, c.mean, c.variance, options);
+          expect(y.shape).toEqual(c.shape);
+          expect(y.dtype).toBe('float32');
+          const actual = y.dataSync();
+          tf.dispose([x, y]);
+          expect(compareWithReference(actual, c, 'cpu')).toEqual([]);
+          if (c.expected) expect(Array.from(actual)).toEqual(c.expected);
+        });
       });
-    });
-  }
-});
+    }
+  });
+}
 
 describe('batchNormInference inputs', () => {
   const gamma = [1, 2];
