@@ -269,6 +269,20 @@ describe('registration', () => {
     }
   });
 
+  it('importing the package in a fresh Node process (no webgl backend there) neither fails nor prints', () => {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const {spawnSync} = require('child_process') as typeof import('child_process');
+    for (const tfjs of ['@tensorflow/tfjs-core', '@tensorflow/tfjs']) {
+      const script = `const tf = require('${tfjs}');
+        const b = require('./dist/index.cjs');
+        if (tf.getKernel(b.BatchNormInference, 'webgl') == null) throw new Error('webgl kernel missing');
+        if (tf.findBackend('webgl') != null) throw new Error('a webgl backend appeared in Node');`;
+      const r = spawnSync(process.execPath, ['-e', script], {cwd: `${__dirname}/..`, encoding: 'utf8'});
+      expect({status: r.status, stdout: r.stdout, stderr: r.stderr})
+          .toEqual({status: 0, stdout: '', stderr: ''});
+    }
+  });
+
   it('exports the version written in package.json', () => {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     expect(version).toBe(require('../package.json').version);
