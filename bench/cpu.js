@@ -17,13 +17,8 @@ const tf = require('@tensorflow/tfjs-core');
 require('@tensorflow/tfjs-backend-cpu');
 const {batchNormInference} = require('..');
 
-const SHAPES = [
-  {shape: [1, 224, 224, 64], axis: -1},
-  {shape: [1, 64, 224, 224], axis: 1},
-  {shape: [32, 56, 56, 128], axis: -1},
-  {shape: [64, 256], axis: 1},
-  {shape: [1, 7, 7, 1024], axis: -1},
-];
+// The same shapes as the webgl benchmark (one list for both tables).
+const SHAPES = require('./webgl').BENCH_ROWS;
 
 const DEFAULT_REPS = 21;
 const MIN_MS = 150;  // each sample repeats the call until it has run this long

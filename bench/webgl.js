@@ -21,7 +21,10 @@
  */
 'use strict';
 
-/** The rows of the table: shape and the channel axis of batchNormInference. */
+/**
+ * The rows of the table, shared with bench/cpu.js: shape and the channel axis
+ * of batchNormInference.
+ */
 const BENCH_ROWS = [
   {shape: [1, 224, 224, 64], axis: -1},
   {shape: [1, 64, 224, 224], axis: 1},
@@ -31,8 +34,9 @@ const BENCH_ROWS = [
 ];
 
 /**
- * The in-page measurement. Self-contained (playwright serializes it into the
- * page): uses only the page's globals `tf` (webgl backend active) and `tfbni`.
+ * The in-page measurement, run as window.tfbniWebglBench once this file is
+ * loaded into the page: uses the page's globals `tf` (webgl backend active)
+ * and `tfbni`, and this file's BENCH_ROWS.
  *
  * options: {rows = BENCH_ROWS, repeats = 7, minChain = 20, epsilon = 1e-3,
  *           onProgress?: (message) => void}
@@ -43,11 +47,7 @@ const BENCH_ROWS = [
  */
 async function tfbniWebglBench(options) {
   const opts = options || {};
-  const rows = opts.rows || [
-    {shape: [1, 224, 224, 64], axis: -1}, {shape: [1, 64, 224, 224], axis: 1},
-    {shape: [32, 56, 56, 128], axis: -1}, {shape: [64, 256], axis: 1},
-    {shape: [1, 7, 7, 1024], axis: -1},
-  ];
+  const rows = opts.rows || BENCH_ROWS;
   const repeats = opts.repeats || 7;
   const minChain = Math.max(20, opts.minChain || 20);
   const epsilon = opts.epsilon || 1e-3;
