@@ -205,7 +205,7 @@ async function runWebglBench(options) {
   const fs = require('fs');
   const path = require('path');
   const {chromium} = require('playwright-core');
-  const {startServer} = require('../examples/web/serve.js');
+  const {startServer} = require('../tools/static_server.js');
   const opts = Object.assign({repeats: 7, onProgress: null, flags: {}}, options);
   const root = path.resolve(__dirname, '..');
   const bundle = path.join(root, 'dist', 'tfjs-batchnorm-inference.min.js');

@@ -7,8 +7,8 @@ import {getGradient, getKernel, GradConfig, KernelConfig, registerGradient, regi
 
 import {batchNormInferenceConfig as cpuConfig} from '../kernels/cpu/BatchNormInference';
 import {batchNormInferenceConfig as webglConfig} from '../kernels/webgl/BatchNormInference';
-import {batchNormInferenceGradConfig} from './batch_norm_inference_grad';
-import {registerBatchNormInferenceLayer} from './batch_norm_inference_layer';
+import {batchNormInferenceGradConfig} from './ops/batch_norm_inference_grad';
+import {registerBatchNormInferenceLayer} from './layers/batch_norm_inference_layer';
 
 /** The kernel configs this package provides, one per backend. */
 export const kernelConfigs: KernelConfig[] = [cpuConfig, webglConfig];

@@ -14,7 +14,7 @@ import * as tf from '@tensorflow/tfjs';
 import {batchNormInference as cpuKernel, CPU_WASM_FLAG, registerCpuWasmFlag} from '../kernels/cpu/BatchNormInference';
 import {batchNormSimd, CHUNK, MAX_PERIOD, MAX_RUN_CHANNELS, MIN_SIMD_SIZE, periodOf, SIMD_MEMORY_BYTES, simdAvailable, SimdLayout, simdLayoutFor, simdMemoryBytes} from '../kernels/cpu/batch_norm_simd';
 import {BATCH_NORM_SIMD_WASM} from '../kernels/cpu/batch_norm_simd_wasm';
-import {channelBlocks, foldChannelParams} from '../kernels/channel_params';
+import {channelBlocks, foldChannelParams} from '../kernels/shared/channel_params';
 import {batchNormInference} from '../src';
 import {loadCases, prng} from './helpers/cases';
 import {expectNoLeaks} from './helpers/leaks';
@@ -78,7 +78,7 @@ function runOp(d: Inputs, wasm: boolean): Float32Array {
 describe('the SIMD module', () => {
   it('is the .wat in kernels/cpu compiled by wabt, byte for byte', async () => {
     // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const gen = require('../kernels/cpu/generate_batch_norm_simd_wasm.js') as Generator;
+    const gen = require('../tools/generate_batch_norm_simd_wasm.js') as Generator;
     const compiled = await gen.compileWat(fs.readFileSync(path.join(CPU_DIR, 'batch_norm_simd.wat'), 'utf8'));
     expect(Array.from(BATCH_NORM_SIMD_WASM)).toEqual(Array.from(compiled));
     // and the generated file is exactly what the script writes

@@ -2,7 +2,7 @@
  * BatchNormInference on the cpu backend.
  *
  * The statistics are folded once per call into a float64 scale and shift per
- * channel (kernels/channel_params.ts); then one pass over x computes `x * scale + shift` in float64 and
+ * channel (kernels/shared/channel_params.ts); then one pass over x computes `x * scale + shift` in float64 and
  * rounds once to float32, so each element is within half an ulp of float32 of
  * the exact formula (plus float64 error, ~2^-52 of the terms). x is walked as
  * outer x channels x inner blocks, which covers every rank and axis without a
@@ -35,7 +35,7 @@ import {env, KernelConfig, KernelFunc, TensorInfo, TypedArray} from '@tensorflow
 import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import {BatchNormInference, BatchNormInferenceAttrs, BatchNormInferenceInputs, requireInputs} from '../../src/kernel_names';
-import {channelBlocks, foldChannelParams} from '../channel_params';
+import {channelBlocks, foldChannelParams} from '../shared/channel_params';
 import {batchNormSimd, simdLayoutFor} from './batch_norm_simd';
 
 function values(backend: MathBackendCPU, t: TensorInfo): TypedArray {

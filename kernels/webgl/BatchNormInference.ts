@@ -28,7 +28,7 @@ import {env, KernelConfig, KernelFunc, TensorInfo, util} from '@tensorflow/tfjs-
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 
 import {BatchNormInference, BatchNormInferenceAttrs, BatchNormInferenceInputs, requireInputs} from '../../src/kernel_names';
-import {foldChannelParams} from '../channel_params';
+import {foldChannelParams} from '../shared/channel_params';
 
 import {BatchNormInferencePackedProgram, BatchNormInferenceProgram, FoldChannelParamsPackedProgram, FoldChannelParamsProgram} from './batch_norm_inference_gpu';
 

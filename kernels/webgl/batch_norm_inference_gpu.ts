@@ -2,7 +2,7 @@
  * Shader programs of the BatchNormInference webgl kernel.
  *
  * The kernel folds the four statistics once per call into a per-channel
- * scale and shift (see ../channel_params.ts), stored in ONE [2, C] tensor
+ * scale and shift (see ../shared/channel_params.ts), stored in ONE [2, C] tensor
  * `params` (row 0: scale, row 1: shift). The main programs then do one
  * multiply-add per element:
  *

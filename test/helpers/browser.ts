@@ -13,7 +13,7 @@ import * as path from 'path';
 import {Browser, chromium, Page} from 'playwright-core';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
-const {startServer} = require('../../examples/web/serve.js') as {
+const {startServer} = require('../../tools/static_server.js') as {
   startServer: (opts?: {port?: number}) =>
       Promise<{url: string, port: number, close: () => Promise<void>}>
 };

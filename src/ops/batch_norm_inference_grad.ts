@@ -11,7 +11,7 @@
  */
 import {add, GradConfig, mul, neg, NamedAttrMap, reshape, rsqrt, scalar, sub, sum, Tensor} from '@tensorflow/tfjs-core';
 
-import {BatchNormInference, BatchNormInferenceAttrs} from './kernel_names';
+import {BatchNormInference, BatchNormInferenceAttrs} from '../kernel_names';
 
 export const batchNormInferenceGradConfig: GradConfig = {
   kernelName: BatchNormInference,

@@ -3,8 +3,8 @@
  */
 import {cast, DataType, engine, op, Rank, Tensor, tensor, TensorLike} from '@tensorflow/tfjs-core';
 
-import {describeValue} from './describe_value';
-import {BatchNormInference, BATCH_NORM_INFERENCE_INPUT_NAMES, BatchNormInferenceAttrs, BatchNormInferenceInputs} from './kernel_names';
+import {describeValue} from '../util/describe_value';
+import {BatchNormInference, BATCH_NORM_INFERENCE_INPUT_NAMES, BatchNormInferenceAttrs, BatchNormInferenceInputs} from '../kernel_names';
 
 const OP = 'batchNormInference';
 

@@ -6,8 +6,8 @@
 import {ones, serialization, Tensor, zeros} from '@tensorflow/tfjs-core';
 import {LayersModel, layers, LayerVariable} from '@tensorflow/tfjs-layers';
 
-import {BatchNormInferenceLayer} from './batch_norm_inference_layer';
-import {describeValue} from './describe_value';
+import {BatchNormInferenceLayer} from '../layers/batch_norm_inference_layer';
+import {describeValue} from '../util/describe_value';
 
 type Layer = layers.Layer;
 type Config = serialization.ConfigDict;

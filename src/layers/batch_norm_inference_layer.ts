@@ -10,9 +10,9 @@
 import {initializers, LayerVariable, layers, Shape} from '@tensorflow/tfjs-layers';
 import {serialization, Tensor, TensorLike, tensor1d, tidy} from '@tensorflow/tfjs-core';
 
-import {batchNormInference} from './batch_norm_inference';
-import {describeValue} from './describe_value';
-import {BatchNormInference} from './kernel_names';
+import {batchNormInference} from '../ops/batch_norm_inference';
+import {describeValue} from '../util/describe_value';
+import {BatchNormInference} from '../kernel_names';
 
 /**
  * The arguments every tfjs layer takes (`name`, `trainable`, `inputShape`,

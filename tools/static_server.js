@@ -2,7 +2,7 @@
 /*
  * A tiny static file server for the browser demo and the browser tests.
  *
- *   node examples/web/serve.js [port]     (npm run demo)
+ *   node tools/static_server.js [port]     (npm run demo)
  *
  * Serves the package root on 127.0.0.1 (loopback only), so a page can load
  * /node_modules/@tensorflow/tfjs/dist/tf.min.js and
@@ -14,7 +14,7 @@ const fs = require('fs');
 const http = require('http');
 const path = require('path');
 
-const ROOT = path.resolve(__dirname, '..', '..');
+const ROOT = path.resolve(__dirname, '..');
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
