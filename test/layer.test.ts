@@ -323,8 +323,8 @@ describe('weights', () => {
 });
 
 describe('training', () => {
-  it('fit() changes gamma and beta and leaves the statistics unchanged', async () => {
-    const bn = statsLayer({name: 'bn'});
+  it('with freezeStatistics, fit() changes gamma and beta and leaves the statistics unchanged', async () => {
+    const bn = statsLayer({name: 'bn', freezeStatistics: true});
     const model = tf.sequential({layers: [tf.layers.inputLayer({inputShape: [C]}), bn]});
     model.compile({optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError'});
     const x = randomTensor([16, C], 4, -1, 1);
@@ -355,21 +355,30 @@ describe('training', () => {
     model.dispose();
   });
 
-  it('uses the trained statistics in training mode as well', () => {
-    const layer = statsLayer();
-    const x = randomTensor([4, C], 8, -5, 5);
-    const y = layer.apply(x, {training: true}) as tf.Tensor;
-    expect(formulaMismatches(y, x, -1, statisticsOf(layer))).toEqual([]);
-    tf.dispose([x, y]);
-    layer.dispose();
-  });
+  for (const extra of [{freezeStatistics: true}, {trainable: false}]) {
+    it(`uses the trained statistics in training mode with ${JSON.stringify(extra)}`, () => {
+      const layer = statsLayer(extra);
+      const x = randomTensor([4, C], 8, -5, 5);
+      const y = layer.apply(x, {training: true}) as tf.Tensor;
+      expect(formulaMismatches(y, x, -1, statisticsOf(layer))).toEqual([]);
+      expect(layer.TrainedMean).toEqual(f32(MEAN));
+      expect(layer.TrainedVariance).toEqual(f32(VARIANCE));
+      tf.dispose([x, y]);
+      layer.dispose();
+    });
+  }
 });
 
 describe('serialization', () => {
   it('getConfig holds scalars only; fromConfig rebuilds the layer', () => {
     const layer = statsLayer({name: 'bn', axis: 1});
     const config = layer.getConfig();
-    expect(config).toEqual({epsilon: 1e-3, axis: 1, numChannels: 3, name: 'bn', trainable: true});
+    expect(config).toEqual({
+      epsilon: 1e-3, axis: 1, numChannels: 3, name: 'bn', trainable: true,
+      meanDecay: 0.1, varianceDecay: 0.1, scaleInitializer: 'ones', offsetInitializer: 'zeros',
+      scaleLearnRateFactor: 1, offsetLearnRateFactor: 1, scaleL2Factor: 1, offsetL2Factor: 1,
+      l2Regularization: 1e-4, freezeStatistics: false,
+    });
     // The deserializer adds customObjects to configs: it must be accepted.
     const copy = BatchNormInferenceLayer.fromConfig(
         BatchNormInferenceLayer, {...config, customObjects: {}}) as BatchNormInferenceLayer;
@@ -429,8 +438,12 @@ describe('error messages', () => {
   const E = 'Error in BatchNormInference layer';
   const valid = 'Valid arguments: TrainedMean (or trainedMean), TrainedVariance (or trainedVariance), ' +
       'Epsilon (or epsilon), Scale (or scale), Offset (or offset), NumChannels (or numChannels), ' +
-      'Name (or name), axis, trainable, inputShape, batchInputShape, batchSize, dtype, inputDType, ' +
-      'weights.';
+      'Name (or name), MeanDecay (or meanDecay), VarianceDecay (or varianceDecay), ' +
+      'ScaleInitializer (or scaleInitializer), OffsetInitializer (or offsetInitializer), ' +
+      'ScaleLearnRateFactor (or scaleLearnRateFactor), OffsetLearnRateFactor (or ' +
+      'offsetLearnRateFactor), ScaleL2Factor (or scaleL2Factor), OffsetL2Factor (or ' +
+      'offsetL2Factor), L2Regularization (or l2Regularization), axis, freezeStatistics, trainable, ' +
+      'inputShape, batchInputShape, batchSize, dtype, inputDType, weights.';
   // tslint:disable-next-line:no-any
   const make = (args: any) => () => batchNormInferenceLayer(args);
 

@@ -9,14 +9,18 @@
  * `matlab_args.ts`.
  */
 import {initializers, InputSpec, LayerVariable, layers, Shape, SymbolicTensor} from '@tensorflow/tfjs-layers';
-import {serialization, Tensor, tensor1d, tidy} from '@tensorflow/tfjs-core';
+import {cast, serialization, Tensor, tensor1d, tidy} from '@tensorflow/tfjs-core';
 
 import {batchNormInference} from '../ops/batch_norm_inference';
 import {fail} from '../util/fail';
-import {BatchNormInferenceLayerArgs, layerWho, ORDER, parseArgs, ParsedArgs, shapeText, Statistic, STATISTICS} from './matlab_args';
+import {l2Penalty, movingAverage, normalizeWithBatchStatistics, scaleGradient} from './batch_norm_training';
+import {inputProbeOf} from './input_probe';
+import {BatchNormInferenceLayerArgs, checkWeightValues, layerWho, ORDER, parseArgs, ParsedArgs, shapeText, Statistic, STATISTICS} from './matlab_args';
+import {configToArgs, initialValues, trainingConfig, TrainingOptions} from './training_args';
 
 export {DEFAULT_LAYER_AXIS, DEFAULT_LAYER_EPSILON} from './matlab_args';
 export type {BatchNormInferenceLayerArgs, ChannelValues, LayerArgs} from './matlab_args';
+export type {BatchNormTrainingArgs, InitializerSpec} from './training_args';
 
 /**
  * Batch normalization with fixed statistics (MATLAB's batchNormalizationLayer
@@ -25,10 +29,15 @@ export type {BatchNormInferenceLayerArgs, ChannelValues, LayerArgs} from './matl
  *
  *     y = Scale * (x - TrainedMean) / sqrt(TrainedVariance + Epsilon) + Offset
  *
- * The layer always uses the trained statistics, in `predict()` and in
- * `fit()` alike: `fit()` can fine-tune Scale and Offset (weights `gamma` and
- * `beta`, trainable unless `trainable: false`) while TrainedMean and
- * TrainedVariance (`moving_mean`, `moving_variance`) stay frozen.
+ * Prediction (`predict`, `evaluate`, `apply` without `training: true`) uses
+ * the trained statistics. Training (`fit`, `trainOnBatch`,
+ * `apply(x, {training: true})`) trains as MATLAB's batchNormalizationLayer:
+ * it normalizes with the mini-batch mean and variance (divided by N) over
+ * every axis but `axis`, gradients flowing through them, then moves
+ * TrainedMean and TrainedVariance toward them by MeanDecay / VarianceDecay.
+ * With `trainable: false` the layer runs as in prediction and nothing
+ * changes (as Keras); with `freezeStatistics: true` it runs as in prediction
+ * and only Scale and Offset (weights `gamma`, `beta`) learn.
  *
  * Weights are, in order, `gamma`, `beta`, `moving_mean`, `moving_variance`:
  * the order and names of tfjs-layers' BatchNormalization, so its
@@ -58,6 +67,10 @@ export class BatchNormInferenceLayer extends layers.Layer {
   private beta?: LayerVariable;
   private movingMean?: LayerVariable;
   private movingVariance?: LayerVariable;
+  /** MeanDecay, VarianceDecay, initializers, learn-rate and L2 factors, freezeStatistics. */
+  readonly training: Readonly<TrainingOptions>;
+  /** True while the layer writes its own statistics (skips the external-write check). */
+  private updating = false;
 
   constructor(args: BatchNormInferenceLayerArgs = {}) {
     const parsed = parseArgs(args);
@@ -67,6 +80,7 @@ export class BatchNormInferenceLayer extends layers.Layer {
     this.axis = parsed.axis;
     this.numChannels = parsed.numChannels;
     this.pendingValues = parsed.values;
+    this.training = Object.freeze(parsed.training);
   }
 
   /**
@@ -138,14 +152,22 @@ export class BatchNormInferenceLayer extends layers.Layer {
       weights.push(this.addWeight(weight, [channels], 'float32', initializer, undefined, trainable));
     }
     [this.gamma, this.beta, this.movingMean, this.movingVariance] = weights;
-    STATISTICS.forEach(({property}, i) => {
+    const {scaleInitializer, offsetInitializer} = this.training;
+    this.writeOwn(() => STATISTICS.forEach(({property}, i) => {
       const values = this.pendingValues[property];
-      if (values !== undefined) {
-        const t = tensor1d(values, 'float32');
+      const who = layerWho(this.name);
+      const t = values !== undefined ? tensor1d(values, 'float32') :
+          property === 'Scale' ? initialValues(scaleInitializer, channels, 'ScaleInitializer', who) :
+          property === 'Offset' ? initialValues(offsetInitializer, channels, 'OffsetInitializer', who) :
+          undefined;
+      if (t !== undefined) {
         weights[i].write(t);
         t.dispose();
       }
-    });
+    }));
+    weights.forEach((w, i) => this.guardWrites(w, STATISTICS[i].property));
+    this.addL2Penalty(this.gamma, this.training.scaleL2Factor, this.training.scaleLearnRateFactor);
+    this.addL2Penalty(this.beta, this.training.offsetL2Factor, this.training.offsetLearnRateFactor);
     this.pendingValues = {};
     this.inputSpec = [new InputSpec({minNDim: 2, axes: {[this.axis]: channels}})];
     this.built = true;
@@ -158,19 +180,75 @@ export class BatchNormInferenceLayer extends layers.Layer {
   }
 
   /**
-   * Normalizes with the trained statistics. `kwargs.training` is ignored:
-   * the statistics are never updated (only gamma and beta learn in fit()).
+   * In training (`kwargs.training` true, layer trainable, statistics not
+   * frozen): normalizes with the mini-batch statistics and updates the
+   * running ones. Otherwise: normalizes with the trained statistics.
    */
-  override call(inputs: Tensor|Tensor[], _kwargs: {[key: string]: unknown}): Tensor {
+  override call(inputs: Tensor|Tensor[], kwargs: {[key: string]: unknown}): Tensor {
     return tidy(() => {
       if (Array.isArray(inputs) && inputs.length !== 1) {
         fail(layerWho(this.name), `expects exactly one input tensor, but got ${inputs.length}.`);
       }
-      const x = Array.isArray(inputs) ? inputs[0] : inputs;
-      return batchNormInference(
-          x, this.gamma!.read(), this.beta!.read(), this.movingMean!.read(),
-          this.movingVariance!.read(), {epsilon: this.epsilon, axis: this.axis});
+      const given = Array.isArray(inputs) ? inputs[0] : inputs;
+      const x = given.dtype === 'int32' ? cast(given, 'float32') : given;
+      const training = kwargs?.training === true && this.trainable;
+      const t = this.training;
+      const gamma = training ? scaleGradient(this.gamma!.read(), t.scaleLearnRateFactor) : this.gamma!.read();
+      const beta = training ? scaleGradient(this.beta!.read(), t.offsetLearnRateFactor) : this.beta!.read();
+      if (!training || t.freezeStatistics) {
+        if (!training) inputProbeOf(this)?.(x);
+        return batchNormInference(
+            x, gamma, beta, this.movingMean!.read(), this.movingVariance!.read(),
+            {epsilon: this.epsilon, axis: this.axis});
+      }
+      const axis = this.axis < 0 ? this.axis + x.rank : this.axis;
+      const batch = normalizeWithBatchStatistics(x, gamma, beta, axis, this.epsilon);
+      this.writeOwn(() => {
+        this.movingMean!.write(movingAverage(this.movingMean!.read(), batch.mean, t.meanDecay));
+        this.movingVariance!.write(
+            movingAverage(this.movingVariance!.read(), batch.variance, t.varianceDecay));
+      });
+      return batch.output;
     });
+  }
+
+  /** Runs the layer's own writes to its weights (not checked as external values are). */
+  private writeOwn(write: () => void): void {
+    this.updating = true;
+    try {
+      write();
+    } finally {
+      this.updating = false;
+    }
+  }
+
+  /**
+   * Checks values written into a weight from outside (setWeights, the
+   * `weights` argument, a weights file read by tf.loadLayersModel, which
+   * writes each LayerVariable directly) with the constructor's rules: finite,
+   * and TrainedVariance >= 0.
+   */
+  private guardWrites(weight: LayerVariable, property: Statistic): void {
+    const write = weight.write.bind(weight);
+    weight.write = (value: Tensor) => {
+      if (!this.updating) checkWeightValues(value, property, this.name);
+      return write(value);
+    };
+  }
+
+  /** MATLAB's L2 penalty on gamma or beta, through the learn-rate factor as its gradient. */
+  private addL2Penalty(weight: LayerVariable|undefined, l2Factor: number, learnRateFactor: number) {
+    const coefficient = this.training.l2Regularization * l2Factor;
+    if (coefficient === 0 || weight === undefined) return;
+    this.addLoss(() => tidy(() => l2Penalty(scaleGradient(weight.read(), learnRateFactor), coefficient)));
+  }
+
+  /** Checks every value first, so a rejected list leaves all weights as they were. */
+  override setWeights(weights: Tensor[]): void {
+    if (this.built && weights.length === STATISTICS.length) {
+      weights.forEach((w, i) => checkWeightValues(w, STATISTICS[i].property, this.name));
+    }
+    super.setWeights(weights);
   }
 
   private exactlyOneShape(inputShape: Shape|Shape[]): Shape {
@@ -193,19 +271,19 @@ export class BatchNormInferenceLayer extends layers.Layer {
   override getConfig(): serialization.ConfigDict {
     const config: serialization.ConfigDict = {epsilon: this.epsilon, axis: this.axis};
     if (this.numChannels !== undefined) config.numChannels = this.numChannels;
-    return {...config, ...super.getConfig()};
+    return {...config, ...trainingConfig(this.training), ...super.getConfig()};
   }
 
   /**
    * Builds the layer from a config read back from model.json. tfjs's
    * deserializer adds a `customObjects` entry to every config; it is not a
-   * layer argument, so it is dropped here.
+   * layer argument, so it is dropped here. tfjs's snake_case round trip
+   * (scaleL2Factor -> scale_l2_factor -> scaleL2factor) changes the case of
+   * some keys; they are matched back to the layer's names.
    */
   static override fromConfig<T extends serialization.Serializable>(
       cls: serialization.SerializableConstructor<T>, config: serialization.ConfigDict): T {
-    const args = {...config};
-    delete args.customObjects;
-    return new cls(args);
+    return new cls(configToArgs(config));
   }
 
   private current(property: Statistic): Float32Array {

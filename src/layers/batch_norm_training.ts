@@ -16,7 +16,7 @@
  * covers their dependence on x, so the composition has the full batch-norm
  * gradient without a second kernel.
  */
-import {add, customGrad, GradSaveFunc, mul, moments, scalar, sum, square, Tensor} from '@tensorflow/tfjs-core';
+import {add, customGrad, GradSaveFunc, mul, moments, Scalar, scalar, sum, square, Tensor} from '@tensorflow/tfjs-core';
 
 import {batchNormInference} from '../ops/batch_norm_inference';
 
@@ -79,6 +79,6 @@ export function scaleGradient(x: Tensor, factor: number): Tensor {
  * MATLAB's L2 penalty of one weight: `coefficient / 2 * sum(w^2)`, whose
  * gradient is `coefficient * w` (coefficient = L2Regularization * L2Factor).
  */
-export function l2Penalty(w: Tensor, coefficient: number): Tensor {
+export function l2Penalty(w: Tensor, coefficient: number): Scalar {
   return mul(sum(square(w)), scalar(coefficient / 2));
 }

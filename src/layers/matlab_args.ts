@@ -10,6 +10,7 @@ import {Tensor, TensorLike} from '@tensorflow/tfjs-core';
 import {describeValue} from '../util/describe_value';
 import {fail} from '../util/fail';
 import {flattenNested, isArrayLike} from '../util/nested_array';
+import {BatchNormTrainingArgs, parseTrainingArgs, TRAINING_PROPERTIES, TrainingOptions} from './training_args';
 
 /**
  * The arguments every tfjs layer takes (`name`, `trainable`, `inputShape`,
@@ -34,7 +35,7 @@ export type ChannelValues = Tensor|TensorLike|LayerVariable;
  * `trainedMean`, but not both), plus `axis` and the usual tfjs layer
  * arguments. `null` and `undefined` mean "not given".
  */
-export interface BatchNormInferenceLayerArgs extends LayerArgs {
+export interface BatchNormInferenceLayerArgs extends LayerArgs, BatchNormTrainingArgs {
   /**
    * Trained mean per channel. Default: zeros (no centering). Stored as the
    * non-trainable weight `moving_mean`.
@@ -87,13 +88,14 @@ export const PROPERTIES = {
   Offset: 'offset',
   NumChannels: 'numChannels',
   Name: 'name',
+  ...TRAINING_PROPERTIES,
 } as const;
 export type Property = keyof typeof PROPERTIES;
 
 /** The other keys the constructor accepts: `axis` and tfjs's LayerArgs. */
 const LAYER_ARG_KEYS =
     ['trainable', 'inputShape', 'batchInputShape', 'batchSize', 'dtype', 'inputDType', 'weights'];
-const OTHER_KEYS = ['axis', ...LAYER_ARG_KEYS];
+const OTHER_KEYS = ['axis', 'freezeStatistics', ...LAYER_ARG_KEYS];
 
 const VALID_KEYS: string[] = [
   ...Object.keys(PROPERTIES), ...Object.values(PROPERTIES), ...OTHER_KEYS,
@@ -173,8 +175,12 @@ function validKeysText(): string {
 function readChannelValues(value: unknown, property: Statistic, name?: string): Float32Array {
   let shape: number[];
   let values: ArrayLike<number>;
-  const source = value instanceof LayerVariable ? value.read() : value;
+  const source = value instanceof LayerVariable ? readVariable(value, property, name) : value;
   if (source instanceof Tensor) {
+    if (source.isDisposed) {
+      fail(layerWho(name), `${property} is a disposed tf.Tensor (shape [${source.shape}]); pass ` +
+           `it before disposing it, or pass a copy.`);
+    }
     if (source.dtype !== 'float32' && source.dtype !== 'int32') {
       fail(layerWho(name), `${property} must be a float32 or int32 tensor, but got dtype ${source.dtype} ` +
            `(shape [${source.shape}]).`);
@@ -213,6 +219,35 @@ function readChannelValues(value: unknown, property: Statistic, name?: string): 
   return out;
 }
 
+/**
+ * Checks values written into a weight from outside the constructor
+ * (setWeights, the `weights` argument, a weights file) with the
+ * constructor's rules: finite, and TrainedVariance >= 0.
+ */
+export function checkWeightValues(value: Tensor, property: Statistic, name?: string): void {
+  const weight = STATISTICS.find((s) => s.property === property)!.weight;
+  const values = value.dataSync();
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) {
+      fail(layerWho(name), `${property} (weight ${weight}) must be finite, but element ${i} is ` +
+           `${values[i]}.`);
+    }
+    if (property === 'TrainedVariance' && values[i] < 0) {
+      fail(layerWho(name), `TrainedVariance (weight ${weight}) must be >= 0, but element ${i} ` +
+           `is ${values[i]}.`);
+    }
+  }
+}
+
+function readVariable(variable: LayerVariable, property: Statistic, name?: string): Tensor {
+  try {
+    return variable.read();
+  } catch (e) {
+    return fail(layerWho(name), `${property} is the weight '${variable.name}' of a disposed layer ` +
+                `(${(e as Error).message}).`);
+  }
+}
+
 function defaultText(property: Statistic): string {
   return STATISTICS.find((s) => s.property === property)!.fill === 0 ? 'zeros' : 'ones';
 }
@@ -236,6 +271,7 @@ export interface ParsedArgs {
   numChannels?: number;
   /** Given values, by property; absent ones take their default at build. */
   values: Partial<Record<Statistic, Float32Array>>;
+  training: TrainingOptions;
 }
 
 function given(value: unknown): boolean {
@@ -247,7 +283,9 @@ export function parseArgs(args: BatchNormInferenceLayerArgs): ParsedArgs {
     fail(layerWho(), `the arguments must be an object of name-value pairs such as ` +
          `{TrainedMean, TrainedVariance, Epsilon}, but got ${describeValue(args)}.`);
   }
-  const record = args as Record<string, unknown>;
+  // Own properties only: nothing inherited (Object.prototype included) is an argument.
+  const record: Record<string, unknown> = Object.create(null);
+  for (const key of Object.keys(args)) record[key] = (args as Record<string, unknown>)[key];
   const nameHint = [record.Name, record.name].find((n) => typeof n === 'string' && n !== '') as
       string | undefined;
 
@@ -314,6 +352,13 @@ export function parseArgs(args: BatchNormInferenceLayerArgs): ParsedArgs {
     values[property] = v;
   }
 
+  if (given(record.weights) && first !== undefined) {
+    const set = ORDER.filter((p) => values[p] !== undefined).join(', ');
+    fail(layerWho(name), `weights and ${set} both give the layer's weights; pass either ` +
+         `weights (gamma, beta, moving_mean, moving_variance) or the MATLAB properties.`);
+  }
+  const training = parseTrainingArgs(read, record.freezeStatistics, layerWho(name));
+
   const layerArgs: LayerArgs = {};
   for (const key of LAYER_ARG_KEYS) {
     if (given(record[key])) (layerArgs as Record<string, unknown>)[key] = record[key];
@@ -325,5 +370,6 @@ export function parseArgs(args: BatchNormInferenceLayerArgs): ParsedArgs {
     axis,
     numChannels: numChannels ?? first?.length,
     values,
+    training,
   };
 }
