@@ -17,6 +17,7 @@ const BATCH_NORMALIZATION = 'BatchNormalization';
 /** tfjs-layers' and Keras's BatchNormalization defaults. */
 const KERAS_DEFAULT_EPSILON = 1e-3;
 const KERAS_DEFAULT_AXIS = -1;
+const KERAS_DEFAULT_MOMENTUM = 0.99;
 
 function fail(message: string): never {
   throw new Error(`Error in ${OP}: ${message}`);
@@ -79,7 +80,17 @@ function inferenceConfig(bn: Config): Config {
     }
     axis = axis[0];
   }
-  const config: Config = {name, trainable: bn.trainable ?? true, epsilon, axis};
+  const momentum = bn.momentum ?? KERAS_DEFAULT_MOMENTUM;
+  if (typeof momentum !== 'number' || !(momentum >= 0 && momentum <= 1)) {
+    fail(`layer '${name}' (${BATCH_NORMALIZATION}) has momentum ${describe(momentum)}; ` +
+         `expected a number in [0, 1].`);
+  }
+  // Keras's moving = momentum * moving + (1 - momentum) * batch is MATLAB's
+  // update with decay 1 - momentum; Keras adds no L2 penalty by default.
+  const config: Config = {
+    name, trainable: bn.trainable ?? true, epsilon, axis,
+    meanDecay: 1 - momentum, varianceDecay: 1 - momentum, l2Regularization: 0,
+  };
   for (const key of ['batchInputShape', 'inputShape', 'batchSize']) {
     if (bn[key] != null) config[key] = bn[key];
   }
@@ -172,8 +183,10 @@ function copyState(from: Layer, to: Layer): void {
  * - `axis` may be a number or a one-element list (older Keras converters).
  * - `scale: false` / `center: false` become gamma = ones / beta = zeros
  *   (trainable in the copy, like any gamma and beta of the layer).
- * - `momentum`, initializers, regularizers and constraints have no meaning
- *   for fixed statistics and are dropped; `trainable` is kept.
+ * - `momentum` m becomes MeanDecay = VarianceDecay = 1 - m, so `fit()` moves
+ *   the statistics as Keras would; L2Regularization is 0 (Keras adds none by
+ *   default). Initializers, regularizers and constraints are dropped;
+ *   `trainable` is kept.
  * - Weights are copied as they are in memory, so quantized model files
  *   (dequantized to float32 by `tf.loadLayersModel`) convert like any other.
  * - The copy is not compiled: call `compile()` before `fit()`.
