@@ -9,7 +9,7 @@
  * `matlab_args.ts`.
  */
 import {initializers, InputSpec, LayerVariable, layers, Shape, SymbolicTensor} from '@tensorflow/tfjs-layers';
-import {cast, serialization, Tensor, tensor1d, tidy} from '@tensorflow/tfjs-core';
+import {cast, dispose, serialization, Tensor, tensor1d, tidy} from '@tensorflow/tfjs-core';
 
 import {batchNormInference} from '../ops/batch_norm_inference';
 import {fail} from '../util/fail';
@@ -145,30 +145,33 @@ export class BatchNormInferenceLayer extends layers.Layer {
     const shape = this.exactlyOneShape(inputShape);
     const channels = this.checkInputShape(shape);
     this.numChannels = channels;
+    // Initial values first: an initializer that fails leaves no weight behind.
+    const who = layerWho(this.name);
+    const {scaleInitializer, offsetInitializer} = this.training;
+    const initial: Array<Tensor|undefined> = [];
     const weights: LayerVariable[] = [];
-    for (const {weight, fill} of STATISTICS) {
-      const trainable = weight === 'gamma' || weight === 'beta';
-      const initializer = fill === 1 ? initializers.ones() : initializers.zeros();
-      weights.push(this.addWeight(weight, [channels], 'float32', initializer, undefined, trainable));
+    try {
+      for (const {property} of STATISTICS) {
+        const values = this.pendingValues[property];
+        initial.push(values !== undefined ? tensor1d(values, 'float32') :
+            property === 'Scale' ? initialValues(scaleInitializer, channels, 'ScaleInitializer', who) :
+            property === 'Offset' ? initialValues(offsetInitializer, channels, 'OffsetInitializer', who) :
+            undefined);
+      }
+      for (const {weight, fill} of STATISTICS) {
+        const trainable = weight === 'gamma' || weight === 'beta';
+        const initializer = fill === 1 ? initializers.ones() : initializers.zeros();
+        weights.push(this.addWeight(weight, [channels], 'float32', initializer, undefined, trainable));
+      }
+      this.writeOwn(() => initial.forEach((t, i) => t !== undefined && weights[i].write(t)));
+    } finally {
+      dispose(initial.filter((t): t is Tensor => t !== undefined));
     }
     [this.gamma, this.beta, this.movingMean, this.movingVariance] = weights;
-    const {scaleInitializer, offsetInitializer} = this.training;
-    this.writeOwn(() => STATISTICS.forEach(({property}, i) => {
-      const values = this.pendingValues[property];
-      const who = layerWho(this.name);
-      const t = values !== undefined ? tensor1d(values, 'float32') :
-          property === 'Scale' ? initialValues(scaleInitializer, channels, 'ScaleInitializer', who) :
-          property === 'Offset' ? initialValues(offsetInitializer, channels, 'OffsetInitializer', who) :
-          undefined;
-      if (t !== undefined) {
-        weights[i].write(t);
-        t.dispose();
-      }
-    }));
     weights.forEach((w, i) => this.guardWrites(w, STATISTICS[i].property));
     this.addL2Penalty(this.gamma, this.training.scaleL2Factor, this.training.scaleLearnRateFactor);
     this.addL2Penalty(this.beta, this.training.offsetL2Factor, this.training.offsetLearnRateFactor);
-    this.pendingValues = {};
+    this.pendingValues = Object.create(null);
     this.inputSpec = [new InputSpec({minNDim: 2, axes: {[this.axis]: channels}})];
     this.built = true;
   }

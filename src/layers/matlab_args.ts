@@ -333,7 +333,7 @@ export function parseArgs(args: BatchNormInferenceLayerArgs): ParsedArgs {
     numChannels = numChannelsValue;
   }
 
-  const values: ParsedArgs['values'] = {};
+  const values: ParsedArgs['values'] = Object.create(null);
   let first: {property: Statistic, length: number}|undefined;
   for (const property of ORDER) {
     const value = read(property);
@@ -359,7 +359,7 @@ export function parseArgs(args: BatchNormInferenceLayerArgs): ParsedArgs {
   }
   const training = parseTrainingArgs(read, record.freezeStatistics, layerWho(name));
 
-  const layerArgs: LayerArgs = {};
+  const layerArgs: LayerArgs = Object.create(null);
   for (const key of LAYER_ARG_KEYS) {
     if (given(record[key])) (layerArgs as Record<string, unknown>)[key] = record[key];
   }
