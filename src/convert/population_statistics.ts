@@ -129,6 +129,11 @@ function isTensorList(value: unknown): value is Tensor[] {
   return Array.isArray(value) && value.length > 0 && value.every((v) => v instanceof Tensor);
 }
 
+/** An array of tensors is one tensor per input for a model with that many inputs, else a list of batches. */
+function isInputList(model: LayersModel, data: unknown): data is Tensor[] {
+  return model.inputs.length > 1 && isTensorList(data) && data.length === model.inputs.length;
+}
+
 function isDataset(value: unknown): value is DatasetLike {
   return value != null && typeof (value as DatasetLike).iterator === 'function' &&
       !(Symbol.iterator in (value as object)) && !(Symbol.asyncIterator in (value as object));
@@ -140,11 +145,12 @@ function modelInputs(model: LayersModel, element: unknown, where: string): Tenso
   if (value instanceof Tensor || isTensorList(value)) return value;
   if (value != null && typeof value === 'object' && !Array.isArray(value)) {
     const map = value as Record<string, unknown>;
-    const names = model.inputNames;
+    const names = model.inputs.map((t) => t.sourceLayer.name);
     if (names.every((n) => map[n] instanceof Tensor)) return names.map((n) => map[n] as Tensor);
   }
   return fail(`${where} must be a tf.Tensor, an array of tensors (one per model input), an ` +
-              `object keyed by the model's input names (${model.inputNames.join(', ')}) or an ` +
+              `object keyed by the model's input names (${model.inputs.map((t) => t.sourceLayer.name).join(', ')}) ` +
+              `or an ` +
               `{xs, ys} element, but got ${describeValue(value)}.`);
 }
 
@@ -157,7 +163,7 @@ function tensorsIn(value: unknown): Tensor[] {
 
 async function* batchesOf(model: LayersModel, data: PopulationData, batchSize: number):
     AsyncGenerator<Batch> {
-  if (data instanceof Tensor || isTensorList(data)) {
+  if (data instanceof Tensor || isInputList(model, data)) {
     const all = data instanceof Tensor ? [data] : data;
     const n = all[0].shape[0];
     if (all.some((t) => t.rank < 1 || t.shape[0] !== n)) {
@@ -240,8 +246,8 @@ function isOneShot(data: unknown): boolean {
  * ```
  *
  * @param model A tf.LayersModel holding BatchNormInference layers (built).
- * @param data The inputs: a tensor (or an array of tensors for a model with
- *     several inputs) cut into `options.batchSize` batches; a
+ * @param data The inputs: a tensor (or, for a model with k inputs, an array
+ *     of k tensors) cut into `options.batchSize` batches; a
  *     `tf.data.Dataset` of batches (its elements are disposed after use, as
  *     `fitDataset` does; `{xs, ys}` elements are read for `xs`); or an array,
  *     iterable or async iterable of batches (not disposed: they are the
@@ -259,11 +265,6 @@ export async function computePopulationStatistics(
   const targets = batchNormInferenceLayersOf(model);
   if (targets.length === 0) {
     fail(`model '${model.name}' has no ${BatchNormInferenceLayer.className} layer.`);
-  }
-  const unbuilt = targets.find((l) => !l.built || l.NumChannels === undefined);
-  if (unbuilt !== undefined) {
-    fail(`layer '${unbuilt.name}' is not built yet (its number of channels is unknown); ` +
-         `build the model (give it an input shape, or call it once) first.`);
   }
   if (targets.length > 1 && isOneShot(data)) {
     fail(`data is a one-shot iterator, but the model has ${targets.length} ` +
