@@ -15,7 +15,8 @@ import {batchNormInference} from '../ops/batch_norm_inference';
 import {fail} from '../util/fail';
 import {l2Penalty, movingAverage, normalizeWithBatchStatistics, scaleGradient} from './batch_norm_training';
 import {inputProbeOf} from './input_probe';
-import {BatchNormInferenceLayerArgs, checkWeightValues, layerWho, ORDER, parseArgs, ParsedArgs, shapeText, Statistic, STATISTICS} from './matlab_args';
+import {channelsOfInput, exactlyOneShape} from './input_shape';
+import {BatchNormInferenceLayerArgs, checkWeightValues, layerWho, ORDER, parseArgs, ParsedArgs, Statistic, STATISTICS} from './matlab_args';
 import {configToArgs, initialValues, trainingConfig, TrainingOptions} from './training_args';
 
 export {DEFAULT_LAYER_AXIS, DEFAULT_LAYER_EPSILON} from './matlab_args';
@@ -83,46 +84,12 @@ export class BatchNormInferenceLayer extends layers.Layer {
     this.training = Object.freeze(parsed.training);
   }
 
-  /**
-   * Checks an input shape against the axis and the channel count before the
-   * layer is built (InputSpec cannot: the channel count is not known yet);
-   * returns the number of channels. Messages print the input shape.
-   */
+  /** The input's channel count, checked (see input_shape.ts). */
   private checkInputShape(shape: ReadonlyArray<number|null>): number {
-    const who = layerWho(this.name);
-    const rank = shape.length;
-    if (rank < 2) {
-      fail(who, `the input must have rank >= 2 (a batch axis and a channel axis), but got ` +
-           `input shape ${shapeText(shape)} (rank ${rank}).`);
-    }
-    if (this.axis < -rank || this.axis >= rank) {
-      fail(who, `axis ${this.axis} is out of range for input shape ${shapeText(shape)} ` +
-           `(rank ${rank}); use an integer in [${-rank}, ${rank - 1}].`);
-    }
-    const axis = this.axis < 0 ? this.axis + rank : this.axis;
-    if (axis === 0) {
-      fail(who, `axis ${this.axis} is the batch axis of input shape ${shapeText(shape)}; ` +
-           `the channel axis must be one of 1..${rank - 1} (or -1..${-(rank - 1)}).`);
-    }
-    const channels = shape[axis];
-    const where = `axis ${this.axis} of input shape ${shapeText(shape)}`;
-    if (channels == null) {
-      fail(who, `the number of channels (${where}) is unknown; BatchNormInference needs a ` +
-           `fixed number of channels.`);
-    }
-    if (this.numChannels !== undefined && channels !== this.numChannels) {
-      if (this.built) {
-        fail(who, `the layer was built for ${this.numChannels} channels, but the input has ` +
-             `${channels} channels (${where}).`);
-      }
-      const property = ORDER.find((p) => this.pendingValues[p] !== undefined);
-      fail(who, property !== undefined ?
-               `${property} has ${this.numChannels} value${this.numChannels > 1 ? 's' : ''} ` +
-                   `but the input has ${channels} channels (${where}).` :
-               `NumChannels is ${this.numChannels} but the input has ${channels} channels ` +
-                   `(${where}).`);
-    }
-    return channels;
+    return channelsOfInput(shape, {
+      name: this.name, axis: this.axis, numChannels: this.numChannels, built: this.built,
+      givenProperty: ORDER.find((p) => this.pendingValues[p] !== undefined),
+    });
   }
 
   /**
@@ -255,16 +222,9 @@ export class BatchNormInferenceLayer extends layers.Layer {
   }
 
   private exactlyOneShape(inputShape: Shape|Shape[]): Shape {
-    if (Array.isArray(inputShape[0])) {
-      const shapes = inputShape as Shape[];
-      if (shapes.length !== 1) {
-        fail(layerWho(this.name), `expects exactly one input, but got ${shapes.length} ` +
-             `(shapes ${shapes.map(shapeText).join(', ')}).`);
-      }
-      return shapes[0];
-    }
-    return inputShape as Shape;
+    return exactlyOneShape(inputShape, this.name);
   }
+
 
 
   /**
