@@ -6,11 +6,15 @@
  * loaded back predicts identically; nothing leaks (numTensors and
  * numBytesInGPU). The layer's own arithmetic is isolated by computing the
  * reference from the conv2d output the same page produced on webgl.
+ * Training on webgl: one training step against the float64 formula (batch
+ * moments), and fit() over several epochs updates the statistics and leaks
+ * nothing.
  */
 import type {Page} from 'playwright-core';
 
 import {BrowserSession, describeInBrowser, startBrowser} from './helpers/browser';
 import {prng} from './helpers/cases';
+import {moments64, trainingForward64} from './helpers/batch_moments';
 import {compareWithReference, referenceBatchNorm} from './helpers/reference';
 
 const HARNESS = '/test/browser/harness.html';
@@ -149,5 +153,60 @@ describeInBrowser('BatchNormInference layer in models on webgl (headless Chromiu
     expectLayerOutput(out.nchw, x1, [2, 3, 4, 4], 1, s1, 1e-5, false);
     expectLayerOutput(out.rank5, x5, [2, 2, 3, 2, 4], -1, s5, 1e-5, false);
     expect(out.after).toEqual(out.before);
+  });
+
+  it('training: one step against the float64 formula; fit() updates the statistics and leaks nothing', async () => {
+    const s = stats(3, 21);
+    const input = values(32 * 3, 22).map((v, i) => Math.fround(v * (1 + i % 3) + (i % 3) - 1));
+    const out = await page.evaluate(async ({s, input}) => {
+      const memory = () => {
+        const m = tf.memory() as {numTensors: number, numBytesInGPU: number};
+        return {numTensors: m.numTensors, numBytesInGPU: m.numBytesInGPU};
+      };
+      const start = memory();
+      // One step, decays 1: the statistics become the batch's own.
+      const step = tfbni.batchNormInferenceLayer({
+        TrainedMean: s.mean, TrainedVariance: s.variance, Scale: s.gamma, Offset: s.beta,
+        Epsilon: 1e-3, MeanDecay: 1, VarianceDecay: 1,
+      });
+      const x = tf.tensor2d(input, [32, 3]);
+      const y = step.apply(x, {training: true});
+      const stepOut = {y: Array.from(await y.data()) as number[], mean: Array.from(step.TrainedMean) as number[],
+                       variance: Array.from(step.TrainedVariance) as number[]};
+      tf.dispose(y);
+      step.dispose();
+      // fit(): statistics move toward the data; no leaks once the optimizer exists.
+      const bn = tfbni.batchNormInferenceLayer({inputShape: [3], Name: 'bn'});
+      const model = tf.sequential({layers: [bn, tf.layers.dense({units: 1, kernelInitializer: 'ones'})]});
+      const optimizer = tf.train.sgd(0.01);
+      model.compile({optimizer, loss: 'meanSquaredError'});
+      const target = tf.sum(x, 1, true);
+      await model.fit(x, target, {epochs: 1, batchSize: 8, shuffle: false, verbose: 0});
+      const before = memory();
+      await model.fit(x, target, {epochs: 5, batchSize: 8, shuffle: false, verbose: 0});
+      const after = memory();
+      const fitted = {mean: Array.from(bn.TrainedMean) as number[], variance: Array.from(bn.TrainedVariance) as number[]};
+      tf.dispose([x, target]);
+      model.dispose();
+      optimizer.dispose();  // its iteration counter
+      return {stepOut, fitted, before, after, start, end: memory(), backend: tf.getBackend()};
+    }, {s, input});
+    expect(out.backend).toBe('webgl');
+    // float32 moments on the GPU (sums of 32 values) then the op: 2^-16 of
+    // |gamma| (1 + |xhat|) + |beta| covers them with room (cpu needs 2^-19).
+    const ref = trainingForward64(input, [32, 3], 1, s.gamma, s.beta, 1e-3);
+    out.stepOut.y.forEach((v, i) => {
+      const c = i % 3;
+      const scale = Math.abs(s.gamma[c]) * (1 + Math.abs(ref.xhat[i])) + Math.abs(s.beta[c]);
+      expect(Math.abs(v - ref.y[i])).toBeLessThanOrEqual(2 ** -16 * scale);
+    });
+    const data = moments64(input, [32, 3], 1);
+    out.stepOut.mean.forEach((m, c) => expect(Math.abs(m - data.mean[c])).toBeLessThanOrEqual(2 ** -16 * (1 + Math.abs(data.mean[c]))));
+    out.stepOut.variance.forEach((v, c) => expect(Math.abs(v - data.variance[c])).toBeLessThanOrEqual(2 ** -16 * data.variance[c]));
+    // 24 steps of decay 0.1 over batches of 8: within 0.3 standard deviations of the data's mean.
+    out.fitted.mean.forEach((m, c) => expect(Math.abs(m - data.mean[c])).toBeLessThan(0.3 * Math.sqrt(data.variance[c])));
+    out.fitted.variance.forEach((v) => expect(v).not.toBe(1));
+    expect(out.after).toEqual(out.before);
+    expect(out.end).toEqual(out.start);
   });
 });
