@@ -262,6 +262,27 @@ describe('learn-rate factors, L2 penalty, frozen layers', () => {
     model.dispose();
   });
 
+  it('freezeStatistics set on a converted model: fit() tunes Scale/Offset, keeps the statistics', async () => {
+    const keras = tf.sequential({
+      layers: [tf.layers.dense({inputShape: [3], units: 2}), tf.layers.batchNormalization({name: 'bn'})],
+    });
+    keras.getLayer('bn').setWeights([tf.ones([2]), tf.zeros([2]), tf.tensor1d([1, -1]), tf.tensor1d([2, 3])]);
+    const copy = replaceBatchNormalization(keras);
+    const bn = copy.getLayer('bn') as BatchNormInferenceLayer;
+    bn.freezeStatistics = true;
+    expect(bn.getConfig().freezeStatistics).toBe(true);
+    copy.compile({optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError'});
+    const x = randomTensor([8, 3], 54);
+    const y = randomTensor([8, 2], 55);
+    await copy.fit(x, y, {epochs: 2, batchSize: 4, verbose: 0});
+    expect(bn.TrainedMean).toEqual(Float32Array.from([1, -1]));
+    expect(bn.TrainedVariance).toEqual(Float32Array.from([2, 3]));
+    expect(bn.Scale).not.toEqual(Float32Array.from([1, 1]));
+    tf.dispose([x, y]);
+    copy.dispose();
+    keras.dispose();
+  });
+
   it('trainable: false runs the inference path in fit() and changes nothing (as Keras)', async () => {
     const bn = batchNormInferenceLayer({TrainedMean: [1, 2], TrainedVariance: [4, 9], trainable: false});
     const dense = tf.layers.dense({inputShape: [3], units: 2});
@@ -287,7 +308,9 @@ describe('a small model learns with fit()', () => {
     const x = tf.add(tf.mul(raw, tf.tensor1d(std)), tf.tensor1d(mean));
     const target = tf.sum(tf.mul(raw, tf.tensor1d([1, -2, 0.5, 1])), 1, true);
     const bn = batchNormInferenceLayer({inputShape: [4], Name: 'bn'});
-    const model = tf.sequential({layers: [bn, tf.layers.dense({units: 1})]});
+    const model = tf.sequential({
+      layers: [bn, tf.layers.dense({units: 1, kernelInitializer: tf.initializers.glorotUniform({seed: 61})})],
+    });
     model.compile({optimizer: tf.train.adam(0.05), loss: 'meanSquaredError'});
     const history = await model.fit(x, target, {epochs: 20, batchSize: 32, verbose: 0});
     const loss = history.history.loss as number[];

@@ -68,8 +68,14 @@ export class BatchNormInferenceLayer extends layers.Layer {
   private beta?: LayerVariable;
   private movingMean?: LayerVariable;
   private movingVariance?: LayerVariable;
-  /** MeanDecay, VarianceDecay, initializers, learn-rate and L2 factors, freezeStatistics. */
-  readonly training: Readonly<TrainingOptions>;
+  /** MeanDecay, VarianceDecay, initializers, learn-rate and L2 factors. */
+  readonly training: Readonly<Omit<TrainingOptions, 'freezeStatistics'>>;
+  /**
+   * In training, normalize with TrainedMean / TrainedVariance and keep them;
+   * only Scale and Offset learn. Settable (like `trainable`), e.g. on the
+   * layers of a converted model before fine-tuning it.
+   */
+  freezeStatistics: boolean;
   /** True while the layer writes its own statistics (skips the external-write check). */
   private updating = false;
 
@@ -81,7 +87,9 @@ export class BatchNormInferenceLayer extends layers.Layer {
     this.axis = parsed.axis;
     this.numChannels = parsed.numChannels;
     this.pendingValues = parsed.values;
-    this.training = Object.freeze(parsed.training);
+    const {freezeStatistics, ...training} = parsed.training;
+    this.training = Object.freeze(training);
+    this.freezeStatistics = freezeStatistics;
   }
 
   /** The input's channel count, checked (see input_shape.ts). */
@@ -165,7 +173,7 @@ export class BatchNormInferenceLayer extends layers.Layer {
       const t = this.training;
       const gamma = training ? scaleGradient(this.gamma!.read(), t.scaleLearnRateFactor) : this.gamma!.read();
       const beta = training ? scaleGradient(this.beta!.read(), t.offsetLearnRateFactor) : this.beta!.read();
-      if (!training || t.freezeStatistics) {
+      if (!training || this.freezeStatistics) {
         if (!training) inputProbeOf(this)?.(x);
         return batchNormInference(
             x, gamma, beta, this.movingMean!.read(), this.movingVariance!.read(),
@@ -234,7 +242,7 @@ export class BatchNormInferenceLayer extends layers.Layer {
   override getConfig(): serialization.ConfigDict {
     const config: serialization.ConfigDict = {epsilon: this.epsilon, axis: this.axis};
     if (this.numChannels !== undefined) config.numChannels = this.numChannels;
-    return {...config, ...trainingConfig(this.training), ...super.getConfig()};
+    return {...config, ...trainingConfig({...this.training, freezeStatistics: this.freezeStatistics}), ...super.getConfig()};
   }
 
   /**
