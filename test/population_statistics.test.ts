@@ -130,7 +130,7 @@ describe('population statistics equal a direct float64 computation over all the 
     await computePopulationStatistics(model, batches);
     expectNearestFloat32(bn.TrainedMean, expected.mean);
     expectNearestFloat32(bn.TrainedVariance, expected.variance);
-    bn.setWeights(bn.getWeights().map((w, i) => (i === 2 ? tf.zerosLike(w) : w)));
+    tf.tidy(() => bn.setWeights(bn.getWeights().map((w, i) => (i === 2 ? tf.zerosLike(w) : w))));
     async function* generate() {
       for (const b of batches) yield b;
     }
@@ -138,6 +138,28 @@ describe('population statistics equal a direct float64 computation over all the 
     expectNearestFloat32(bn.TrainedMean, expected.mean);
     expect(batches.every((b) => !b.isDisposed)).toBe(true);  // the caller's tensors
     tf.dispose([...batches, all]);
+    model.dispose();
+  });
+});
+
+describe('models with several inputs', () => {
+  it('an array of one tensor per input, and batches keyed by input name', async () => {
+    const a = tf.input({shape: [3], name: 'a'});
+    const b = tf.input({shape: [3], name: 'b'});
+    const sum = tf.layers.add().apply([a, b]) as tf.SymbolicTensor;
+    const bn = batchNormInferenceLayer({Name: 'bn_sum'});
+    const model = tf.model({inputs: [a, b], outputs: bn.apply(sum) as tf.SymbolicTensor});
+    const xa = randomTensor([40, 3], 80, -1, 3);
+    const xb = randomTensor([40, 3], 81, 0, 2);
+    const total = tf.add(xa, xb);
+    const expected = moments64(total.dataSync(), [40, 3], 1);
+    await computePopulationStatistics(model, [xa, xb], {batchSize: 16});
+    expectNearestFloat32(bn.TrainedMean, expected.mean);
+    expectNearestFloat32(bn.TrainedVariance, expected.variance);
+    tf.tidy(() => bn.setWeights(bn.getWeights().map((w, i) => (i === 2 ? tf.zerosLike(w) : w))));
+    await computePopulationStatistics(model, [{a: xa, b: xb}]);
+    expectNearestFloat32(bn.TrainedMean, expected.mean);
+    tf.dispose([xa, xb, total]);
     model.dispose();
   });
 });

@@ -233,8 +233,6 @@ export class BatchNormInferenceLayer extends layers.Layer {
     return exactlyOneShape(inputShape, this.name);
   }
 
-
-
   /**
    * Scalars only: the statistics are weights (saved in weights.bin), not
    * config arrays. `numChannels` is omitted while unknown.
@@ -242,7 +240,8 @@ export class BatchNormInferenceLayer extends layers.Layer {
   override getConfig(): serialization.ConfigDict {
     const config: serialization.ConfigDict = {epsilon: this.epsilon, axis: this.axis};
     if (this.numChannels !== undefined) config.numChannels = this.numChannels;
-    return {...config, ...trainingConfig({...this.training, freezeStatistics: this.freezeStatistics}), ...super.getConfig()};
+    const training = trainingConfig({...this.training, freezeStatistics: this.freezeStatistics});
+    return {...config, ...training, ...super.getConfig()};
   }
 
   /**
@@ -267,33 +266,19 @@ export class BatchNormInferenceLayer extends layers.Layer {
   }
 
   /** Current trained mean (weight `moving_mean`), one value per channel. */
-  get TrainedMean(): Float32Array {
-    return this.current('TrainedMean');
-  }
+  get TrainedMean(): Float32Array { return this.current('TrainedMean'); }
   /** Current trained variance (weight `moving_variance`). */
-  get TrainedVariance(): Float32Array {
-    return this.current('TrainedVariance');
-  }
+  get TrainedVariance(): Float32Array { return this.current('TrainedVariance'); }
   /** Current scale (weight `gamma`). */
-  get Scale(): Float32Array {
-    return this.current('Scale');
-  }
+  get Scale(): Float32Array { return this.current('Scale'); }
   /** Current offset (weight `beta`). */
-  get Offset(): Float32Array {
-    return this.current('Offset');
-  }
+  get Offset(): Float32Array { return this.current('Offset'); }
   /** Epsilon added to the variance. */
-  get Epsilon(): number {
-    return this.epsilon;
-  }
+  get Epsilon(): number { return this.epsilon; }
   /** Number of channels; undefined until given or inferred from an input. */
-  get NumChannels(): number|undefined {
-    return this.numChannels;
-  }
+  get NumChannels(): number|undefined { return this.numChannels; }
   /** The layer's name (same as `name`). */
-  get Name(): string {
-    return this.name;
-  }
+  get Name(): string { return this.name; }
 }
 
 /**
