@@ -311,10 +311,15 @@ describe('a small model learns with fit()', () => {
     const model = tf.sequential({
       layers: [bn, tf.layers.dense({units: 1, kernelInitializer: tf.initializers.glorotUniform({seed: 61})})],
     });
-    model.compile({optimizer: tf.train.adam(0.05), loss: 'meanSquaredError'});
-    const history = await model.fit(x, target, {epochs: 20, batchSize: 32, verbose: 0});
+    model.compile({optimizer: tf.train.adam(0.02), loss: 'meanSquaredError'});
+    const history = await model.fit(x, target, {epochs: 20, batchSize: 32, shuffle: false, verbose: 0});
     const loss = history.history.loss as number[];
-    expect(loss[loss.length - 1]).toBeLessThan(0.1 * loss[0]);
+    // Training losses keep batch norm's mini-batch noise (32-sample statistics);
+    // evaluate() normalizes with the learned statistics and shows the fit.
+    expect(loss[loss.length - 1]).toBeLessThan(0.25 * loss[0]);
+    const evaluated = model.evaluate(x, target, {batchSize: n}) as tf.Scalar;
+    expect(evaluated.dataSync()[0]).toBeLessThan(0.1 * loss[0]);
+    evaluated.dispose();
     const data = moments64(x.dataSync(), [n, 4], 1);
     // The running estimate averages ~1/MeanDecay = 10 recent batches of 32.
     bn.TrainedMean.forEach((m, c) => expect(Math.abs(m - data.mean[c])).toBeLessThan(0.3 * std[c]));
