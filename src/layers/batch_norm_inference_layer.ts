@@ -1,12 +1,13 @@
 /**
- * The BatchNormInference layer: MATLAB's batchNormalizationLayer at
- * prediction time, for tfjs-layers models. It normalizes with fixed (trained)
+ * The BatchNormInference layer: MATLAB's batchNormalizationLayer for
+ * tfjs-layers models. At prediction time it normalizes with the trained
  * statistics through the `batchNormInference` op:
  *
  *     y = Scale * (x - TrainedMean) / sqrt(TrainedVariance + Epsilon) + Offset
  *
- * per channel along `axis`. Its MATLAB-style arguments are read in
- * `matlab_args.ts`.
+ * per channel along `axis`; in training it uses the mini-batch statistics
+ * and updates the trained ones (batch_norm_training.ts). Its MATLAB-style
+ * arguments are read in `matlab_args.ts` and `training_args.ts`.
  */
 import {initializers, InputSpec, LayerVariable, layers, Shape, SymbolicTensor} from '@tensorflow/tfjs-layers';
 import {cast, dispose, serialization, Tensor, tensor1d, tidy} from '@tensorflow/tfjs-core';
