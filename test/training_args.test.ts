@@ -162,7 +162,12 @@ describe('errors', () => {
     const layer = batchNormInferenceLayer({Name: 'bn', OffsetInitializer: () => [1, 2]});
     const x = tf.zeros([1, 3]);
     expectThrowsWithoutLeak(() => layer.apply(x),
-        `${E} 'bn': OffsetInitializer must return 3 finite numbers (one per channel), but returned 2 values.`);
+        `${E} 'bn': OffsetInitializer must return 3 finite numbers (one per channel of input shape ` +
+        `[1,3]), but returned 2 values.`);
+    const other = batchNormInferenceLayer({Name: 'bn2', ScaleInitializer: () => 'ones'});
+    expectThrowsWithoutLeak(() => other.apply(x),
+        `${E} 'bn2': ScaleInitializer must return a tensor or an array of 3 numbers (one per channel of ` +
+        `input shape [1,3]), but returned the string "ones".`);
     x.dispose();
   });
 

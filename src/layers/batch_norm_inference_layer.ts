@@ -17,7 +17,7 @@ import {fail} from '../util/fail';
 import {l2Penalty, movingAverage, normalizeWithBatchStatistics, scaleGradient} from './batch_norm_training';
 import {inputProbeOf} from './input_probe';
 import {channelsOfInput, exactlyOneShape} from './input_shape';
-import {BatchNormInferenceLayerArgs, checkWeightValues, layerWho, ORDER, parseArgs, ParsedArgs, Statistic, STATISTICS} from './matlab_args';
+import {BatchNormInferenceLayerArgs, checkWeightValues, layerWho, ORDER, parseArgs, ParsedArgs, shapeText, Statistic, STATISTICS} from './matlab_args';
 import {configToArgs, initialValues, trainingConfig, TrainingOptions} from './training_args';
 
 export {DEFAULT_LAYER_AXIS, DEFAULT_LAYER_EPSILON} from './matlab_args';
@@ -130,8 +130,8 @@ export class BatchNormInferenceLayer extends layers.Layer {
       for (const {property} of STATISTICS) {
         const values = this.pendingValues[property];
         initial.push(values !== undefined ? tensor1d(values, 'float32') :
-            property === 'Scale' ? initialValues(scaleInitializer, channels, 'ScaleInitializer', who) :
-            property === 'Offset' ? initialValues(offsetInitializer, channels, 'OffsetInitializer', who) :
+            property === 'Scale' ? initialValues(scaleInitializer, channels, 'ScaleInitializer', who, shapeText(shape)) :
+            property === 'Offset' ? initialValues(offsetInitializer, channels, 'OffsetInitializer', who, shapeText(shape)) :
             undefined);
       }
       for (const {weight, fill} of STATISTICS) {

@@ -166,8 +166,8 @@ export function parseTrainingArgs(
  * The initial values (a new float32 tensor of shape [channels]) an
  * initializer gives. A function's result is checked: C finite numbers.
  */
-export function initialValues(spec: InitializerSpec, channels: number, property: string, who: string):
-    Tensor {
+export function initialValues(
+    spec: InitializerSpec, channels: number, property: string, who: string, inputShape: string): Tensor {
   if (spec === 'ones') return initializers.ones().apply([channels], 'float32');
   if (spec === 'zeros') return initializers.zeros().apply([channels], 'float32');
   if (spec === 'narrow-normal') {
@@ -187,10 +187,11 @@ export function initialValues(spec: InitializerSpec, channels: number, property:
     values = flattenNested(result, who, `the result of ${property}`).values;
   } else {
     return fail(who, `${property} must return a tensor or an array of ${channels} numbers ` +
-                `(one per channel), but returned ${describeValue(result)}.`);
+                `(one per channel of input shape ${inputShape}), but returned ${describeValue(result)}.`);
   }
   if (values.length !== channels || !Array.from(values).every(Number.isFinite)) {
-    fail(who, `${property} must return ${channels} finite numbers (one per channel), but ` +
+    fail(who, `${property} must return ${channels} finite numbers (one per channel of input ` +
+         `shape ${inputShape}), but ` +
          `returned ${values.length} value${values.length === 1 ? '' : 's'}` +
          `${values.length === channels ? ', not all finite' : ''}.`);
   }
