@@ -158,7 +158,8 @@ describeInBrowser('BatchNormInference layer in models on webgl (headless Chromiu
   it('training: one step against the float64 formula; fit() updates the statistics and leaks nothing', async () => {
     const s = stats(3, 21);
     const input = values(32 * 3, 22).map((v, i) => Math.fround(v * (1 + i % 3) + (i % 3) - 1));
-    const out = await page.evaluate(async ({s, input}) => {
+    const nchw = values(2 * 3 * 4 * 5, 23).map((v) => Math.fround(3 * v + 2));
+    const out = await page.evaluate(async ({s, input, nchw}) => {
       const memory = () => {
         const m = tf.memory() as {numTensors: number, numBytesInGPU: number};
         return {numTensors: m.numTensors, numBytesInGPU: m.numBytesInGPU};
@@ -175,6 +176,13 @@ describeInBrowser('BatchNormInference layer in models on webgl (headless Chromiu
                        variance: Array.from(step.TrainedVariance) as number[]};
       tf.dispose(y);
       step.dispose();
+      // Channels first, rank 4: the moments reduce axes 0, 2 and 3.
+      const step4 = tfbni.batchNormInferenceLayer({axis: 1, Epsilon: 1e-3, MeanDecay: 1, VarianceDecay: 1});
+      const x4 = tf.tensor4d(nchw, [2, 3, 4, 5]);
+      tf.dispose(step4.apply(x4, {training: true}));
+      const nchwStats = {mean: Array.from(step4.TrainedMean) as number[], variance: Array.from(step4.TrainedVariance) as number[]};
+      tf.dispose(x4);
+      step4.dispose();
       // fit(): statistics move toward the data; no leaks once the optimizer exists.
       const bn = tfbni.batchNormInferenceLayer({inputShape: [3], Name: 'bn'});
       const model = tf.sequential({layers: [bn, tf.layers.dense({units: 1, kernelInitializer: 'ones'})]});
@@ -189,8 +197,8 @@ describeInBrowser('BatchNormInference layer in models on webgl (headless Chromiu
       tf.dispose([x, target]);
       model.dispose();
       optimizer.dispose();  // its iteration counter
-      return {stepOut, fitted, before, after, start, end: memory(), backend: tf.getBackend()};
-    }, {s, input});
+      return {stepOut, nchwStats, fitted, before, after, start, end: memory(), backend: tf.getBackend()};
+    }, {s, input, nchw});
     expect(out.backend).toBe('webgl');
     // float32 moments on the GPU (sums of 32 values) then the op: 2^-16 of
     // |gamma| (1 + |xhat|) + |beta| covers them with room (cpu needs 2^-19).
@@ -203,6 +211,9 @@ describeInBrowser('BatchNormInference layer in models on webgl (headless Chromiu
     const data = moments64(input, [32, 3], 1);
     out.stepOut.mean.forEach((m, c) => expect(Math.abs(m - data.mean[c])).toBeLessThanOrEqual(2 ** -16 * (1 + Math.abs(data.mean[c]))));
     out.stepOut.variance.forEach((v, c) => expect(Math.abs(v - data.variance[c])).toBeLessThanOrEqual(2 ** -16 * data.variance[c]));
+    const data4 = moments64(nchw, [2, 3, 4, 5], 1);
+    out.nchwStats.mean.forEach((m, c) => expect(Math.abs(m - data4.mean[c])).toBeLessThanOrEqual(2 ** -16 * (1 + Math.abs(data4.mean[c]))));
+    out.nchwStats.variance.forEach((v, c) => expect(Math.abs(v - data4.variance[c])).toBeLessThanOrEqual(2 ** -16 * data4.variance[c]));
     // 24 steps of decay 0.1 over batches of 8: within 0.3 standard deviations of the data's mean.
     out.fitted.mean.forEach((m, c) => expect(Math.abs(m - data.mean[c])).toBeLessThan(0.3 * Math.sqrt(data.variance[c])));
     out.fitted.variance.forEach((v) => expect(v).not.toBe(1));
