@@ -78,6 +78,20 @@ describe('batchNormInference inputs', () => {
     });
   });
 
+  it('accepts arrays of typed arrays, and NaN and +-Infinity leaves (IEEE results)', async () => {
+    await expectNoLeaks(() => {
+      const rows = x2d.map((r) => Float64Array.from(r));
+      const y = batchNormInference(rows, gamma, beta, mean, variance, {epsilon});
+      expect(compareWithReference(y.dataSync(), data, 'cpu')).toEqual([]);
+      const special = [[NaN, Infinity], [-Infinity, 0]];
+      const z = batchNormInference(special, gamma, beta, mean, variance, {epsilon});
+      const d = {...data, shape: [2, 2], x: special.flat()};
+      expect(compareWithReference(z.dataSync(), d, 'cpu')).toEqual([]);
+      expect(Number.isNaN(z.dataSync()[0])).toBe(true);
+      tf.dispose([y, z]);
+    });
+  });
+
   it('takes epsilon as a bare number (axis then defaults to 1)', async () => {
     await expectNoLeaks(() => {
       const y = batchNormInference(x2d, gamma, beta, mean, variance, epsilon);
