@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 
 import {BatchNormInference, batchNormInference, registerBatchNormInference, version} from '../src';
 import {loadCases} from './helpers/cases';
-import {expectNoLeaks, expectPrintsNothing, expectThrowsWithoutLeak} from './helpers/leaks';
+import {errorOf, expectNoLeaks, expectPrintsNothing, expectThrowsWithoutLeak} from './helpers/leaks';
 import {compareWithReference, referenceBatchNorm} from './helpers/reference';
 import {tensorOfAnotherEngine} from './helpers/foreign_engine';
 
@@ -354,6 +354,16 @@ describe('the kernel run directly checks its inputs with the op\'s words', () =>
   for (const [name, call, message] of cases) {
     it(name, () => expectThrowsWithoutLeak(call(), message));
   }
+
+  it('words a problem as the op does (one set of message builders)', () => {
+    const inputs = {x: t.x4, gamma: t.g2, beta: t.z3, mean: t.z3, variance: t.v3};
+    const attrs = {epsilon: 1e-3, axis: 3};
+    const fromKernel = errorOf(run(inputs, attrs)).replace(K, '');
+    const fromOp = errorOf(() => batchNormInference(t.x4, t.g2, t.z3, t.z3, t.v3, attrs))
+                       .replace(OP, '');
+    expect(fromKernel).toBe(fromOp);
+    expect(fromOp).toContain('gamma must be a rank-1 tensor of length 3');
+  });
 });
 
 describe('registration', () => {
