@@ -5,6 +5,8 @@
  */
 import {NamedAttrMap, NamedTensorInfoMap, TensorInfo} from '@tensorflow/tfjs-core';
 
+import {fail} from './util/fail';
+
 /** Kernel name, as in OpenVINO's opset1 (`BatchNormInference-1`). */
 export const BatchNormInference = 'BatchNormInference';
 
@@ -38,15 +40,23 @@ export type BatchNormInferenceTensors = {
 /**
  * Checks that a kernel was given all five inputs (the op always passes them;
  * this guards direct `engine().runKernel` calls) and returns them typed.
+ * `who` names the kernel in the message: `BatchNormInference (cpu)`.
+ */
+export function missingInputs(
+    who: string, inputs: BatchNormInferenceInputs): BatchNormInferenceTensors {
+  const missing = BATCH_NORM_INFERENCE_INPUT_NAMES.filter((name) => inputs?.[name] == null);
+  if (missing.length > 0) {
+    fail(who, `inputs ${BATCH_NORM_INFERENCE_INPUT_NAMES.join(', ')} are required, but ` +
+         `${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing.`);
+  }
+  return inputs as BatchNormInferenceTensors;
+}
+
+/**
+ * The presence check alone, for kernels not yet calling checkKernelInputs
+ * (kernels/shared/check_inputs.ts), which they should call instead.
  */
 export function requireInputs(
     inputs: BatchNormInferenceInputs, backendName: string): BatchNormInferenceTensors {
-  const missing = BATCH_NORM_INFERENCE_INPUT_NAMES.filter((name) => inputs[name] == null);
-  if (missing.length > 0) {
-    throw new Error(
-        `Error in ${BatchNormInference} (${backendName}): inputs ` +
-        `${BATCH_NORM_INFERENCE_INPUT_NAMES.join(', ')} are required, but ` +
-        `${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing.`);
-  }
-  return inputs as BatchNormInferenceTensors;
+  return missingInputs(`${BatchNormInference} (${backendName})`, inputs);
 }

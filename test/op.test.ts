@@ -7,8 +7,9 @@ import * as tf from '@tensorflow/tfjs';
 
 import {BatchNormInference, batchNormInference, registerBatchNormInference, version} from '../src';
 import {loadCases} from './helpers/cases';
-import {expectNoLeaks, expectThrowsWithoutLeak} from './helpers/leaks';
+import {errorOf, expectNoLeaks, expectPrintsNothing, expectThrowsWithoutLeak} from './helpers/leaks';
 import {compareWithReference, referenceBatchNorm} from './helpers/reference';
+import {tensorOfAnotherEngine} from './helpers/foreign_engine';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -74,6 +75,20 @@ describe('batchNormInference inputs', () => {
         expect(compareWithReference(y.dataSync(), data, 'cpu')).toEqual([]);
       }
       tf.dispose([fromArrays, fromTyped, fromTensors, xTyped, xt, ...t]);
+    });
+  });
+
+  it('accepts arrays of typed arrays, and NaN and +-Infinity leaves (IEEE results)', async () => {
+    await expectNoLeaks(() => {
+      const rows = x2d.map((r) => Float64Array.from(r));
+      const y = batchNormInference(rows, gamma, beta, mean, variance, {epsilon});
+      expect(compareWithReference(y.dataSync(), data, 'cpu')).toEqual([]);
+      const special = [[NaN, Infinity], [-Infinity, 0]];
+      const z = batchNormInference(special, gamma, beta, mean, variance, {epsilon});
+      const d = {...data, shape: [2, 2], x: special.flat()};
+      expect(compareWithReference(z.dataSync(), d, 'cpu')).toEqual([]);
+      expect(Number.isNaN(z.dataSync()[0])).toBe(true);
+      tf.dispose([y, z]);
     });
   });
 
@@ -155,15 +170,20 @@ describe('batchNormInference errors name the op, the argument, what was expected
   // Tensors the calls use are made once, so each check sees exactly what the
   // op allocates (arguments given as arrays are converted inside the op and
   // must be freed when it throws).
-  let f: Record<'x'|'xBool'|'xNoChannels'|'gammaString'|'meanComplex', tf.Tensor>;
+  let f: Record<'x'|'xBool'|'xNoChannels'|'xNhwc'|'gammaString'|'meanComplex'|'disposed'|'foreign',
+                tf.Tensor>;
   beforeAll(() => {
     f = {
       x: tf.ones([2, 3, 4]),
       xBool: tf.ones([2, 3], 'bool'),
       xNoChannels: tf.ones([2, 0, 3]),
+      xNhwc: tf.ones([1, 2, 2, 3]),
       gammaString: tf.tensor(['a', 'b', 'c']),
       meanComplex: tf.complex(z3, z3),
+      disposed: tf.ones([2, 3]),
+      foreign: tensorOfAnotherEngine([2, 3]),
     };
+    f.disposed.dispose();
   });
   afterAll(() => tf.dispose(Object.values(f)));
 
@@ -182,16 +202,21 @@ describe('batchNormInference errors name the op, the argument, what was expected
     ['axis a string', () => loose(f.x, g3, z3, z3, v3, {epsilon: 1e-3, axis: '1'}),
      `${OP} axis must be an integer in [-3, 2] for x of rank 3, but got the string "1".`],
     ['gamma too short', () => batchNormInference(f.x, [1, 1], z3, z3, v3, {epsilon: 1e-3}),
-     `${OP} gamma must be a rank-1 tensor of length 3 (x.shape[1]), but got shape [2].`],
+     `${OP} gamma must be a rank-1 tensor of length 3 (x.shape[1], with the default axis 1), but got shape [2].`],
     ['beta of rank 2 with the right size', () => batchNormInference(f.x, g3, [z3], z3, v3, {epsilon: 1e-3}),
-     `${OP} beta must be a rank-1 tensor of length 3 (x.shape[1]), but got shape [1,3] (reshape it to [3]).`],
+     `${OP} beta must be a rank-1 tensor of length 3 (x.shape[1], with the default axis 1), but got shape [1,3] (reshape it to [3]).`],
     ['mean a scalar', () => batchNormInference(f.x, g3, z3, 0, v3, {epsilon: 1e-3}),
-     `${OP} mean must be a rank-1 tensor of length 3 (x.shape[1]), but got shape [].`],
-    ['variance too long', () => batchNormInference(f.x, g3, z3, z3, [1, 1, 1, 1], {epsilon: 1e-3}),
-     `${OP} variance must be a rank-1 tensor of length 3 (x.shape[1]), but got shape [4].`],
+     `${OP} mean must be a rank-1 tensor of length 3 (x.shape[1], with the default axis 1), but got shape [].`],
+    ['variance too long', () => batchNormInference(f.x, g3, z3, z3, [1, 1, 1, 1, 1], {epsilon: 1e-3, axis: 1}),
+     `${OP} variance must be a rank-1 tensor of length 3 (x.shape[1]), but got shape [5].`],
+    ['channels-last statistics with the default axis: says to pass axis -1',
+     () => batchNormInference(f.xNhwc, [1, 1, 1], z3, z3, v3, {epsilon: 1e-3}),
+     `${OP} gamma must be a rank-1 tensor of length 2 (x.shape[1], with the default axis 1), but ` +
+     `got shape [3]; 3 is x.shape[3], the last axis: for channels-last (NHWC) data pass axis: -1.`],
     ['statistics for axis 1 while axis is -1', () => batchNormInference(
          f.x, [1, 1, 1, 1], [0, 0, 0, 0], [0, 0, 0, 0], v3, {epsilon: 1e-3, axis: -1}),
-     `${OP} variance must be a rank-1 tensor of length 4 (x.shape[2]), but got shape [3].`],
+     `${OP} variance must be a rank-1 tensor of length 4 (x.shape[2]), but got shape [3]; 3 is ` +
+     `x.shape[1]: if that is the channel axis, pass axis: 1.`],
     ['zero channels', () => batchNormInference(f.xNoChannels, [], [], [], [], {epsilon: 1e-3}),
      `${OP} x.shape[1] (the channel axis) must be at least 1, but got shape [2,0,3].`],
     ['epsilon missing', () => loose(f.x, g3, z3, z3, v3, {}),
@@ -220,7 +245,7 @@ describe('batchNormInference errors name the op, the argument, what was expected
     ['complex mean', () => batchNormInference(f.x, g3, z3, f.meanComplex, v3, 1e-3),
      `${OP} mean must have dtype float32 or int32, but got complex64.`],
     ['boolean array variance', () => batchNormInference(f.x, g3, z3, z3, [true, true, true], 1e-3),
-     `${OP} variance must have dtype float32 or int32, but got bool.`],
+     `${OP} variance must contain only numbers, but variance[0] is the boolean true.`],
     ['string x', () => loose('abc', g3, z3, z3, v3, 1e-3),
      `${OP} x must be a Tensor, a number, a (nested) array of numbers or a typed array, but got the string "abc".`],
     ['null gamma', () => loose(f.x, null, z3, z3, v3, 1e-3),
@@ -228,17 +253,117 @@ describe('batchNormInference errors name the op, the argument, what was expected
     ['undefined beta', () => loose(f.x, g3, undefined, z3, v3, 1e-3),
      `${OP} beta is required, but got undefined.`],
     ['ragged nested array x', () => batchNormInference([[1, 2, 3], [4, 5]], g3, z3, z3, v3, 1e-3),
-     `${OP} x must be a rectangular nested array of shape [2,3], but x[1] has length 2.`],
+     `${OP} x must be a rectangular (non-ragged) array, but x[1] is of length 2 where the first ` +
+     `element at that depth has length 3 (shape 2x3).`],
     ['too deep nested array gamma', () => loose(f.x, [1, [1], 1], z3, z3, v3, 1e-3),
-     `${OP} gamma must be a rectangular nested array of shape [3], but gamma[1] is an array where a number was expected.`],
+     `${OP} gamma must contain only numbers, but gamma[1] is an array of length 1, one level ` +
+     `deeper than its neighbours.`],
     ['DataView x', () => loose(new DataView(new ArrayBuffer(8)), g3, z3, z3, v3, 1e-3),
-     `${OP} x must be a Tensor, a number, a (nested) array of numbers or a typed array, but got a DataView.`],
+     `${OP} x must be a Tensor, a number, a (nested) array of numbers or a typed array, but got an object of type DataView.`],
     ['object x', () => loose({a: 1}, g3, z3, z3, v3, 1e-3),
-     `${OP} x must be a Tensor, a number, a (nested) array of numbers or a typed array, but got an object of type Object (`],
+     `${OP} x must be a Tensor, a number, a (nested) array of numbers or a typed array, but got an object of type Object.`],
+    // Every leaf of a nested array is a JS number; the message names its path.
+    ['a string leaf', () => batchNormInference([[1, 'a', 3]] as unknown as number[][], g3, z3, z3, v3, 1e-3),
+     `${OP} x must contain only numbers, but x[0][1] is the string "a".`],
+    ['a null leaf', () => loose([[1, null, 3]], g3, z3, z3, v3, 1e-3),
+     `${OP} x must contain only numbers, but x[0][1] is null.`],
+    ['an undefined leaf', () => loose([[1, undefined, 3]], g3, z3, z3, v3, 1e-3),
+     `${OP} x must contain only numbers, but x[0][1] is undefined.`],
+    // tslint:disable-next-line:no-sparse-arrays
+    ['a hole in a sparse array', () => loose([[1, , 3]], g3, z3, z3, v3, 1e-3),
+     `${OP} x must contain only numbers, but x[0][1] is an empty slot (a sparse array).`],
+    ['an object leaf', () => loose([[1, {}, 3]], g3, z3, z3, v3, 1e-3),
+     `${OP} x must contain only numbers, but x[0][1] is an object of type Object.`],
+    ['a bigint leaf in gamma', () => loose(f.x, [1, BigInt(1), 1], z3, z3, v3, 1e-3),
+     `${OP} gamma must contain only numbers, but gamma[1] is the bigint 1n.`],
+    ['a huge sparse array fails fast, from its lengths, before anything is allocated',
+     () => loose([new Array(2 ** 32 - 1)], g3, z3, z3, v3, 1e-3),
+     `${OP} x has shape [1,4294967295] (4294967295 elements), more than the 2147483647 ` +
+     `elements a tensor can hold.`],
+    ['a BigInt64Array', () => loose(f.x, new BigInt64Array(3), z3, z3, v3, 1e-3),
+     `${OP} gamma is a BigInt64Array (64-bit integers), which tfjs does not take; convert it ` +
+     `first, e.g. Float32Array.from(gamma, Number).`],
+    ['a BigUint64Array inside a nested array', () => loose([new BigUint64Array(3)], g3, z3, z3, v3, 1e-3),
+     `${OP} x must contain only numbers, but holds a BigUint64Array (64-bit integers); convert ` +
+     `it first, e.g. Float32Array.from(values, Number).`],
+    ['a disposed tensor', () => batchNormInference(f.disposed, g3, z3, z3, v3, 1e-3),
+     `${OP} x is a disposed tensor (shape [2,3], dtype float32); keep it until the call ` +
+     `returns (not disposed, nor made inside an ended tf.tidy).`],
+    ['a tensor of another tfjs engine', () => batchNormInference(f.foreign, g3, z3, z3, v3, 1e-3),
+     `${OP} x is a tensor from another TensorFlow.js engine (a second copy of ` +
+     `@tensorflow/tfjs-core): its data is unknown to this one. Load one copy of tfjs ` +
+     `(npm dedupe), or copy the values: tf.tensor(await x.data(), x.shape).`],
+    ['a TensorInfo instead of a tensor',
+     () => loose({dataId: {}, shape: [2, 3], dtype: 'float32'}, g3, z3, z3, v3, 1e-3),
+     `${OP} x looks like a tensor (it has dataId, shape and dtype) but is not a tf.Tensor of ` +
+     `this TensorFlow.js (a TensorInfo, or a tensor of another tfjs version); pass a ` +
+     `tf.Tensor, or its values as an array.`],
+    ['a Promise', () => loose(Promise.resolve(f.x), g3, z3, z3, v3, 1e-3),
+     `${OP} x must be a Tensor, a number, a (nested) array of numbers or a typed array, but ` +
+     `got a Promise: did you forget \`await\`?`],
+    ['a Float64Array x is 1-D', () => loose(new Float64Array(6), g3, z3, z3, v3, 1e-3),
+     `${OP} x must have rank >= 2 (a batch axis and a channel axis at least), but got a ` +
+     `Float64Array of length 6 (rank 1: a typed array is 1-D); wrap it, [x], or give it a ` +
+     `shape, tf.tensor(x, [batch, channels]).`],
+    ['options given as an array', () => loose(f.x, g3, z3, z3, v3, [1e-3]),
+     `${OP} options must be an object {epsilon, axis?} or the epsilon number, but got an ` +
+     `array of length 1 (write {epsilon: ...}); epsilon is required (BatchNormInference-1 ` +
+     `has no default).`],
+    ['epsilon -0 is shown as -0', () => batchNormInference(f.x, g3, z3, z3, v3, {epsilon: -0}),
+     `${OP} epsilon must be a finite number > 0, but got -0.`],
   ];
   for (const [name, call, message] of cases) {
     it(name, () => expectThrowsWithoutLeak(call, message));
   }
+});
+
+describe('the kernel run directly checks its inputs with the op\'s words', () => {
+  const K = 'Error in BatchNormInference (cpu):';
+  let t: Record<'x4'|'g3'|'g2'|'z3'|'v3'|'xInt', tf.Tensor>;
+  beforeAll(() => {
+    t = {
+      x4: tf.ones([1, 2, 2, 3]),
+      g3: tf.ones([3]),
+      g2: tf.ones([2]),
+      z3: tf.zeros([3]),
+      v3: tf.ones([3]),
+      xInt: tf.ones([1, 3], 'int32'),
+    };
+  });
+  afterAll(() => tf.dispose(Object.values(t)));
+  const run = (inputs: Record<string, tf.Tensor>, attrs: Record<string, unknown>) => () =>
+      tf.engine().runKernel(BatchNormInference, inputs, attrs as tf.NamedAttrMap);
+
+  const cases: Array<[string, () => () => unknown, string]> = [
+    ['wrong gamma length', () => run({x: t.x4, gamma: t.g2, beta: t.z3, mean: t.z3, variance: t.v3},
+                                     {epsilon: 1e-3, axis: 3}),
+     `${K} gamma must be a rank-1 tensor of length 3 (x.shape[3]), but got shape [2]; 2 is ` +
+     `x.shape[1]: if that is the channel axis, pass axis: 1.`],
+    ['axis 7 on rank 4', () => run({x: t.x4, gamma: t.g3, beta: t.z3, mean: t.z3, variance: t.v3},
+                                   {epsilon: 1e-3, axis: 7}),
+     `${K} attr axis must be an integer in [-4, 3] for x of rank 4, but got 7.`],
+    ['missing epsilon', () => run({x: t.x4, gamma: t.g3, beta: t.z3, mean: t.z3, variance: t.v3},
+                                  {axis: 3}),
+     `${K} attr epsilon is required (BatchNormInference-1 has no default), but got undefined.`],
+    ['int32 x', () => run({x: t.xInt, gamma: t.g3, beta: t.z3, mean: t.z3, variance: t.v3},
+                          {epsilon: 1e-3, axis: 1}),
+     `${K} x must have dtype float32, but got int32.`],
+    ['a missing input', () => run({x: t.x4, gamma: t.g3, beta: t.z3, mean: t.z3}, {epsilon: 1e-3, axis: 3}),
+     `${K} inputs x, gamma, beta, mean, variance are required, but variance is missing.`],
+  ];
+  for (const [name, call, message] of cases) {
+    it(name, () => expectThrowsWithoutLeak(call(), message));
+  }
+
+  it('words a problem as the op does (one set of message builders)', () => {
+    const inputs = {x: t.x4, gamma: t.g2, beta: t.z3, mean: t.z3, variance: t.v3};
+    const attrs = {epsilon: 1e-3, axis: 3};
+    const fromKernel = errorOf(run(inputs, attrs)).replace(K, '');
+    const fromOp = errorOf(() => batchNormInference(t.x4, t.g2, t.z3, t.z3, t.v3, attrs))
+                       .replace(OP, '');
+    expect(fromKernel).toBe(fromOp);
+    expect(fromOp).toContain('gamma must be a rank-1 tensor of length 3');
+  });
 });
 
 describe('registration', () => {
@@ -248,11 +373,9 @@ describe('registration', () => {
     expect(tf.getGradient(BatchNormInference)).toBeDefined();
   });
 
-  it('registering again, or loading a second copy of the package, registers nothing twice and prints nothing', () => {
-    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
-    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
-    try {
-      const kernel = tf.getKernel(BatchNormInference, 'cpu');
+  it('registering again, or loading a second copy of the package, registers nothing twice and prints nothing', async () => {
+    const kernel = tf.getKernel(BatchNormInference, 'cpu');
+    await expectPrintsNothing(() => {
       registerBatchNormInference();
       registerBatchNormInference();
       // The built CommonJS file is a second copy of the package sharing this
@@ -260,13 +383,34 @@ describe('registration', () => {
       // registered and leaves them alone. `npm test` builds dist/ first.
       const built = require('../dist/index.cjs') as {registerBatchNormInference: () => void};
       built.registerBatchNormInference();
-      expect(tf.getKernel(BatchNormInference, 'cpu')).toBe(kernel);
-      expect(warn).not.toHaveBeenCalled();
-      expect(log).not.toHaveBeenCalled();
-    } finally {
-      warn.mockRestore();
-      log.mockRestore();
-    }
+    });
+    expect(tf.getKernel(BatchNormInference, 'cpu')).toBe(kernel);
+  });
+
+  it('importing src/base in a fresh Node process registers no kernel, gradient or layer class, and prints nothing', () => {
+    // base.ts bundled on its own (tfjs external), run where nothing else was imported.
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const esbuild = require('esbuild') as typeof import('esbuild');
+    const {outputFiles} = esbuild.buildSync({
+      entryPoints: [`${__dirname}/../src/base.ts`], bundle: true, platform: 'node', format: 'cjs',
+      external: ['@tensorflow/*'], write: false, logLevel: 'silent',
+    });
+    const script = `const tf = require('@tensorflow/tfjs-core');
+      const m = {exports: {}};
+      new Function('module', 'exports', 'require', process.argv[1])(m, m.exports, require);
+      const base = m.exports;
+      if (typeof base.registerBatchNormInference !== 'function') throw new Error('base did not load');
+      const found = [];
+      for (const b of ['cpu', 'webgl']) if (tf.getKernel('BatchNormInference', b)) found.push('kernel ' + b);
+      if (tf.getGradient('BatchNormInference')) found.push('gradient');
+      if (tf.serialization.SerializationMap.getMap().classNameMap.BatchNormInference) found.push('layer class');
+      if (found.length) throw new Error('importing base registered: ' + found.join(', '));`;
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    const {spawnSync} = require('child_process') as typeof import('child_process');
+    const r = spawnSync(process.execPath, ['-e', script, outputFiles[0].text],
+                        {cwd: `${__dirname}/..`, encoding: 'utf8'});
+    expect({status: r.status, stdout: r.stdout, stderr: r.stderr})
+        .toEqual({status: 0, stdout: '', stderr: ''});
   });
 
   it('importing the package in a fresh Node process (no webgl backend there) neither fails nor prints', () => {

@@ -19,7 +19,8 @@ import * as tf from '@tensorflow/tfjs';
 import {BatchNormInferenceLayer, replaceBatchNormalization} from '../src';
 import {quantizeToUint8, setListAxis} from './helpers/converted_files';
 import {fileSystemIO, makeTempDir, removeDir} from './helpers/fs_io';
-import {closeMismatches, errorOf, formulaMismatches, randomTensor, statisticsOf, values} from './helpers/layer_reference';
+import {expectThrowsWithoutLeak} from './helpers/leaks';
+import {closeMismatches, formulaMismatches, randomTensor, statisticsOf, values} from './helpers/layer_reference';
 
 const TOLERANCE = 1e-5;
 
@@ -431,28 +432,40 @@ describe('converted model files', () => {
 
 describe('error messages', () => {
   const E = 'Error in replaceBatchNormalization';
+  const loose = replaceBatchNormalization as (model: unknown) => tf.LayersModel;
 
   it('not a LayersModel', () => {
-    expect(errorOf(() => replaceBatchNormalization(42 as unknown as tf.LayersModel))).toBe(
+    expectThrowsWithoutLeak(() => loose(42),
         `${E}: model must be a tf.LayersModel (from tf.model(), tf.sequential() or ` +
         `tf.loadLayersModel()), but got 42.`);
     const graphModelLike = {executeAsync: () => undefined, execute: () => undefined};
-    expect(errorOf(() => replaceBatchNormalization(graphModelLike as unknown as tf.LayersModel))).toBe(
+    expectThrowsWithoutLeak(() => loose(graphModelLike),
         `${E}: model must be a tf.LayersModel (from tf.model(), tf.sequential() or ` +
         `tf.loadLayersModel()), but got an object of type Object (a GraphModel has no layers to ` +
         `replace: convert the Keras model with tensorflowjs_converter --output_format ` +
         `tfjs_layers_model).`);
   });
 
-  it('a BatchNormalization with epsilon 0', () => {
-    const model = tf.sequential({layers: [tf.layers.batchNormalization({inputShape: [3], epsilon: 0, name: 'bn'})]});
-    const before = tf.memory().numTensors;
-    expect(errorOf(() => replaceBatchNormalization(model))).toBe(
-        `${E}: layer 'bn' (BatchNormalization) has epsilon 0; BatchNormInference needs a ` +
-        `finite epsilon > 0.`);
-    expect(tf.memory().numTensors).toBe(before);
-    model.dispose();
+  it('a Promise of a model: did you forget await?', async () => {
+    const model = tf.sequential({layers: [tf.layers.batchNormalization({inputShape: [3], name: 'bn'})]});
+    const pending = Promise.resolve(model);
+    expectThrowsWithoutLeak(() => loose(pending),
+        `${E}: model must be a tf.LayersModel (from tf.model(), tf.sequential() or ` +
+        `tf.loadLayersModel()), but got a Promise: did you forget \`await\`?`);
+    (await pending).dispose();
   });
+
+  for (const [what, epsilon, got] of [['0', 0, '0'], ['-0', -0, '-0'], ['NaN', NaN, 'NaN']] as const) {
+    it(`a BatchNormalization with epsilon ${what}`, () => {
+      const model = tf.sequential({
+        layers: [tf.layers.batchNormalization({inputShape: [3], epsilon, name: 'bn'})],
+      });
+      expectThrowsWithoutLeak(() => replaceBatchNormalization(model),
+          `${E}: the epsilon of layer 'bn' (BatchNormalization) must be a finite number > 0, ` +
+          `but got ${got}.`);
+      model.dispose();
+    });
+  }
 
   it('a BatchNormalization over several axes', () => {
     const model = tf.sequential({layers: [tf.layers.batchNormalization({inputShape: [3], name: 'bn'})]});
@@ -462,7 +475,7 @@ describe('error messages', () => {
       config.layers[0].config.axis = [1, 2];
       return config;
     };
-    expect(errorOf(() => replaceBatchNormalization(model))).toBe(
+    expectThrowsWithoutLeak(() => replaceBatchNormalization(model),
         `${E}: layer 'bn' (BatchNormalization) normalizes over the axes [1,2]; ` +
         `BatchNormInference has one channel axis.`);
     model.dispose();
@@ -474,7 +487,7 @@ describe('error messages', () => {
     }
     const input = tf.input({shape: [2]});
     const model = new Unregistered({inputs: input, outputs: tf.layers.dense({units: 1}).apply(input) as tf.SymbolicTensor});
-    expect(errorOf(() => replaceBatchNormalization(model))).toBe(
+    expectThrowsWithoutLeak(() => replaceBatchNormalization(model),
         `${E}: the model's class 'UnregisteredModel' is not registered with ` +
         `tf.serialization.registerClass(), so it cannot be rebuilt from its config.`);
     model.dispose();
@@ -484,11 +497,10 @@ describe('error messages', () => {
     const model = tf.sequential({layers: [tf.layers.batchNormalization({inputShape: [3], name: 'bn'})]});
     const weights = model.getLayer('bn').weights;
     (weights[2] as {originalName: string}).originalName = 'bn/renamed';
-    const before = tf.memory().numTensors;
-    expect(errorOf(() => replaceBatchNormalization(model))).toBe(
+    // The half-made copy is disposed: nothing leaks.
+    expectThrowsWithoutLeak(() => replaceBatchNormalization(model),
         `${E}: BatchNormalization layer 'bn' has no moving_mean and moving_variance weights ` +
         `(it has 'bn/gamma', 'bn/beta', 'bn/renamed', 'bn/moving_variance').`);
-    expect(tf.memory().numTensors).toBe(before);  // the half-made copy was disposed
     model.dispose();
   });
 });

@@ -34,7 +34,8 @@
 import {env, KernelConfig, KernelFunc, TensorInfo, TypedArray} from '@tensorflow/tfjs-core';
 import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
-import {BatchNormInference, BatchNormInferenceAttrs, BatchNormInferenceInputs, requireInputs} from '../../src/kernel_names';
+import {BatchNormInference, BatchNormInferenceAttrs, BatchNormInferenceInputs} from '../../src/kernel_names';
+import {checkKernelInputs} from '../shared/check_inputs';
 import {channelBlocks, foldChannelParams} from '../shared/channel_params';
 import {batchNormSimd, simdLayoutFor} from './batch_norm_simd';
 
@@ -166,9 +167,7 @@ export function batchNormInference(args: {
   attrs: BatchNormInferenceAttrs,
 }): TensorInfo {
   const {inputs, backend, attrs} = args;
-  const {x, gamma, beta, mean, variance} = requireInputs(inputs, 'cpu');
-  const rank = x.shape.length;
-  const axis = attrs.axis < 0 ? attrs.axis + rank : attrs.axis;
+  const {x, gamma, beta, mean, variance, axis} = checkKernelInputs(inputs, attrs, 'cpu');
   const {outer, channels, inner} = channelBlocks(x.shape, axis);
 
   const betaValues = values(backend, beta);

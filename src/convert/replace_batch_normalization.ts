@@ -7,7 +7,9 @@ import {ones, serialization, Tensor, zeros} from '@tensorflow/tfjs-core';
 import {LayersModel, layers, LayerVariable} from '@tensorflow/tfjs-layers';
 
 import {BatchNormInferenceLayer} from '../layers/batch_norm_inference_layer';
-import {describeValue} from '../util/describe_value';
+import {checkEpsilon} from '../util/checks';
+import {describeValue, gotEnd} from '../util/describe_value';
+import {fail} from '../util/fail';
 
 type Layer = layers.Layer;
 type Config = serialization.ConfigDict;
@@ -19,9 +21,6 @@ const KERAS_DEFAULT_EPSILON = 1e-3;
 const KERAS_DEFAULT_AXIS = -1;
 const KERAS_DEFAULT_MOMENTUM = 0.99;
 
-function fail(message: string): never {
-  throw new Error(`Error in ${OP}: ${message}`);
-}
 
 /** Axis lists are shown as written ([3]); everything else as describeValue does. */
 function describe(value: unknown): string {
@@ -67,22 +66,19 @@ function wrapsReplacement(from: Layer, to: Layer): boolean {
 /** The BatchNormInference config for a BatchNormalization config. */
 function inferenceConfig(bn: Config): Config {
   const name = bn.name;
-  const epsilon = bn.epsilon ?? KERAS_DEFAULT_EPSILON;
-  if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon <= 0) {
-    fail(`layer '${name}' (${BATCH_NORMALIZATION}) has epsilon ${describe(epsilon)}; ` +
-         `${BatchNormInferenceLayer.className} needs a finite epsilon > 0.`);
-  }
+  const epsilon = checkEpsilon(
+      OP, bn.epsilon ?? KERAS_DEFAULT_EPSILON, `the epsilon of layer '${name}' (${BATCH_NORMALIZATION})`);
   let axis: serialization.ConfigDictValue = bn.axis ?? KERAS_DEFAULT_AXIS;
   if (Array.isArray(axis)) {
     if (axis.length !== 1) {
-      fail(`layer '${name}' (${BATCH_NORMALIZATION}) normalizes over the axes ` +
+      fail(OP, `layer '${name}' (${BATCH_NORMALIZATION}) normalizes over the axes ` +
            `${JSON.stringify(axis)}; ${BatchNormInferenceLayer.className} has one channel axis.`);
     }
     axis = axis[0];
   }
   const momentum = bn.momentum ?? KERAS_DEFAULT_MOMENTUM;
   if (typeof momentum !== 'number' || !(momentum >= 0 && momentum <= 1)) {
-    fail(`layer '${name}' (${BATCH_NORMALIZATION}) has momentum ${describe(momentum)}; ` +
+    fail(OP, `layer '${name}' (${BATCH_NORMALIZATION}) has momentum ${describe(momentum)}; ` +
          `expected a number in [0, 1].`);
   }
   // Keras's moving = momentum * moving + (1 - momentum) * batch is MATLAB's
@@ -126,7 +122,7 @@ function copyBatchNormWeights(from: Layer, to: BatchNormInferenceLayer): void {
   const mean = byName.get('moving_mean');
   const variance = byName.get('moving_variance');
   if (mean === undefined || variance === undefined) {
-    fail(`${BATCH_NORMALIZATION} layer '${from.name}' has no moving_mean and moving_variance ` +
+    fail(OP, `${BATCH_NORMALIZATION} layer '${from.name}' has no moving_mean and moving_variance ` +
          `weights (it has ${from.weights.map((w) => `'${w.originalName}'`).join(', ')}).`);
   }
   const channels = mean.shape[0] as number;
@@ -207,17 +203,17 @@ function copyState(from: Layer, to: Layer): void {
  */
 export function replaceBatchNormalization(model: LayersModel): LayersModel {
   if (!isContainer(model) || typeof (model as {getClassName?: unknown}).getClassName !== 'function') {
-    fail(`model must be a tf.LayersModel (from tf.model(), tf.sequential() or ` +
+    fail(OP, `model must be a tf.LayersModel (from tf.model(), tf.sequential() or ` +
          `tf.loadLayersModel()), but got ${describe(model)}` +
          `${model != null && typeof (model as {executeAsync?: unknown}).executeAsync === 'function' ?
              ' (a GraphModel has no layers to replace: convert the Keras model with ' +
                  'tensorflowjs_converter --output_format tfjs_layers_model)' :
-             ''}.`);
+             ''}${gotEnd(model)}`);
   }
   const className = model.getClassName();
   const entry = serialization.SerializationMap.getMap().classNameMap[className];
   if (entry == null) {
-    fail(`the model's class '${className}' is not registered with ` +
+    fail(OP, `the model's class '${className}' is not registered with ` +
          `tf.serialization.registerClass(), so it cannot be rebuilt from its config.`);
   }
   const config = cloneConfig(model.getConfig());

@@ -1,10 +1,13 @@
 /**
  * The `batchNormInference` op: OpenVINO's BatchNormInference-1 for tfjs.
  */
-import {cast, DataType, engine, op, Rank, Tensor, tensor, TensorLike} from '@tensorflow/tfjs-core';
+import {engine, op, Rank, Tensor, TensorLike} from '@tensorflow/tfjs-core';
 
-import {describeValue} from '../util/describe_value';
 import {BatchNormInference, BATCH_NORM_INFERENCE_INPUT_NAMES, BatchNormInferenceAttrs, BatchNormInferenceInputs} from '../kernel_names';
+import {toFloatTensor} from '../util/args';
+import {checkChannelInput, checkEpsilon, checkX, normalizeAxis} from '../util/checks';
+import {describeValue} from '../util/describe_value';
+import {fail} from '../util/fail';
 
 const OP = 'batchNormInference';
 
@@ -28,143 +31,51 @@ export const DEFAULT_AXIS = 1;
 
 const OPTION_KEYS = ['epsilon', 'axis'];
 
-function fail(message: string): never {
-  throw new Error(`Error in ${OP}: ${message}`);
-}
-
-
-function isTfTypedArray(value: unknown): boolean {
-  return value instanceof Float32Array || value instanceof Int32Array ||
-      value instanceof Uint8Array;
-}
-
-/**
- * Nested arrays must be rectangular: tfjs infers the shape from the first
- * element of each level and would read past the end of a short row.
- */
-function checkRectangular(value: unknown[], name: string) {
-  const shape: number[] = [];
-  for (let level: unknown = value; Array.isArray(level); level = level[0]) {
-    shape.push(level.length);
+function readOptions(options: unknown): {epsilon: unknown, axis: unknown, axisGiven: boolean} {
+  if (typeof options === 'number') return {epsilon: options, axis: DEFAULT_AXIS, axisGiven: false};
+  if (options == null || typeof options !== 'object' || Array.isArray(options)) {
+    fail(OP, `options must be an object {epsilon, axis?} or the epsilon number, but got ` +
+         `${describeValue(options)}${Array.isArray(options) ? ` (write {epsilon: ...})` : ''}; ` +
+         `epsilon is required (BatchNormInference-1 has no default).`);
   }
-  const walk = (v: unknown, depth: number, path: string) => {
-    const isArray = Array.isArray(v);
-    if (depth === shape.length) {
-      if (isArray) {
-        fail(`${name} must be a rectangular nested array of shape [${shape}], but ` +
-             `${name}${path} is an array where a number was expected.`);
-      }
-      return;
-    }
-    if (!isArray || (v as unknown[]).length !== shape[depth]) {
-      fail(`${name} must be a rectangular nested array of shape [${shape}], but ` +
-           `${name}${path} has ${isArray ? `length ${(v as unknown[]).length}` : 'no length'}.`);
-    }
-    (v as unknown[]).forEach((item, i) => walk(item, depth + 1, `${path}[${i}]`));
-  };
-  walk(value, 0, '');
-}
-
-/**
- * Turns a Tensor or TensorLike into a float32 Tensor (int32 is cast; other
- * dtypes are rejected). Tensors it makes are owned by the op's scope, so a
- * later failure leaves nothing allocated.
- */
-function toFloatTensor(value: Tensor|TensorLike, name: string): Tensor {
-  if (value == null) {
-    fail(`${name} is required, but got ${value}.`);
-  }
-  let t: Tensor;
-  if (value instanceof Tensor) {
-    t = value;
-  } else if (typeof value === 'string' || typeof value === 'boolean') {
-    fail(`${name} must be a Tensor, a number, a (nested) array of numbers or a ` +
-         `typed array, but got ${describeValue(value)}.`);
-  } else if (ArrayBuffer.isView(value) && !isTfTypedArray(value)) {
-    // Float64Array (MATLAB, numpy exports), Int16Array, ...: tfjs's tensor()
-    // takes only Float32Array, Int32Array and Uint8Array.
-    if (value instanceof DataView) {
-      fail(`${name} must be a Tensor, a number, a (nested) array of numbers or a ` +
-           `typed array, but got a DataView.`);
-    }
-    t = tensor(Float32Array.from(value as unknown as ArrayLike<number>));
-  } else {
-    if (Array.isArray(value)) checkRectangular(value, name);
-    try {
-      t = tensor(value);
-    } catch (e) {
-      fail(`${name} must be a Tensor, a number, a (nested) array of numbers or a ` +
-           `typed array, but got ${describeValue(value)} (${(e as Error).message}).`);
-    }
-  }
-  const dtype: DataType = t.dtype;
-  if (dtype === 'float32') return t;
-  if (dtype === 'int32') return cast(t, 'float32');
-  return fail(`${name} must have dtype float32 or int32, but got ${dtype}.`);
-}
-
-function readOptions(options: BatchNormInferenceOptions|number): {epsilon: number, axis: number} {
-  if (typeof options === 'number') return {epsilon: options, axis: DEFAULT_AXIS};
-  if (options == null || typeof options !== 'object') {
-    fail(`options must be an object {epsilon, axis?} or the epsilon number, but got ` +
-         `${describeValue(options)}; epsilon is required (BatchNormInference-1 has no default).`);
-  }
-  const unknown = Object.keys(options).filter((k) => !OPTION_KEYS.includes(k));
+  const record = options as Record<string, unknown>;
+  const unknown = Object.keys(record).filter((k) => !OPTION_KEYS.includes(k));
   if (unknown.length > 0) {
-    fail(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}; ` +
-         `the options are 'epsilon' (required) and 'axis'.`);
+    fail(OP, `unknown option${unknown.length > 1 ? 's' : ''} ` +
+         `${unknown.map((k) => `'${k}'`).join(', ')}; the options are 'epsilon' (required) and 'axis'.`);
   }
-  const {epsilon, axis = DEFAULT_AXIS} = options;
-  if (epsilon === undefined) {
-    fail('epsilon is required (BatchNormInference-1 has no default), but got undefined.');
-  }
-  return {epsilon, axis};
+  const axisGiven = record.axis !== undefined;
+  return {epsilon: record.epsilon, axis: axisGiven ? record.axis : DEFAULT_AXIS, axisGiven};
 }
 
-function checkEpsilon(epsilon: unknown) {
-  if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon <= 0) {
-    fail(`epsilon must be a finite number > 0, but got ${describeValue(epsilon)}.`);
+/** How a rank < 2 x is described: typed arrays are always 1-D, say so. */
+function describeLowRank(value: unknown, t: Tensor): string {
+  if (ArrayBuffer.isView(value)) {
+    return `${describeValue(value)} (rank 1: a typed array is 1-D); wrap it, [x], or give ` +
+        `it a shape, tf.tensor(x, [batch, channels])`;
   }
-}
-
-/** Returns `axis` in 0..rank-1, or throws naming the op and what was got. */
-export function normalizeChannelAxis(axis: unknown, rank: number): number {
-  if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < -rank || axis >= rank) {
-    fail(`axis must be an integer in [${-rank}, ${rank - 1}] for x of rank ${rank}, ` +
-         `but got ${describeValue(axis)}.`);
-  }
-  return axis < 0 ? axis + rank : axis;
+  return `rank ${t.rank} (shape [${t.shape}])`;
 }
 
 function batchNormInference_<R extends Rank>(
     x: Tensor<R>|TensorLike, gamma: Tensor|TensorLike, beta: Tensor|TensorLike,
     mean: Tensor|TensorLike, variance: Tensor|TensorLike,
     options: BatchNormInferenceOptions|number): Tensor<R> {
-  const {epsilon, axis: givenAxis} = readOptions(options);
-  checkEpsilon(epsilon);
+  const {epsilon: givenEpsilon, axis: givenAxis, axisGiven} = readOptions(options);
+  const epsilon = checkEpsilon(OP, givenEpsilon);
 
-  const $x = toFloatTensor(x, 'x');
-  if ($x.rank < 2) {
-    fail(`x must have rank >= 2 (a batch axis and a channel axis at least), but got ` +
-         `rank ${$x.rank} (shape [${$x.shape}]).`);
-  }
-  const axis = normalizeChannelAxis(givenAxis, $x.rank);
-  const channels = $x.shape[axis];
-  if (channels < 1) {
-    fail(`x.shape[${axis}] (the channel axis) must be at least 1, but got shape [${$x.shape}].`);
-  }
+  const $x = toFloatTensor(x, OP, 'x');
+  if ($x.rank < 2) checkX(OP, $x.shape, undefined, describeLowRank(x, $x));
+  const axis = normalizeAxis(OP, givenAxis, $x.rank);
+  checkX(OP, $x.shape, axis);
 
-  const params: Tensor[] = [];
-  const given = [gamma, beta, mean, variance];
-  for (let i = 0; i < given.length; i++) {
+  const axisNote = axisGiven ? '' : `, with the default axis ${DEFAULT_AXIS}`;
+  const params = [gamma, beta, mean, variance].map((value, i) => {
     const name = BATCH_NORM_INFERENCE_INPUT_NAMES[i + 1];
-    const p = toFloatTensor(given[i], name);
-    if (p.rank !== 1 || p.shape[0] !== channels) {
-      fail(`${name} must be a rank-1 tensor of length ${channels} (x.shape[${axis}]), but ` +
-           `got shape [${p.shape}]${p.size === channels && p.rank > 1 ? ` (reshape it to [${channels}])` : ''}.`);
-    }
-    params.push(p);
-  }
+    const p = toFloatTensor(value, OP, name);
+    checkChannelInput(OP, name, p.shape, $x.shape, axis, axisNote);
+    return p;
+  });
 
   const inputs: BatchNormInferenceInputs =
       {x: $x, gamma: params[0], beta: params[1], mean: params[2], variance: params[3]};

@@ -12,6 +12,7 @@
 import {add, GradConfig, mul, neg, NamedAttrMap, reshape, rsqrt, scalar, sub, sum, Tensor} from '@tensorflow/tfjs-core';
 
 import {BatchNormInference, BatchNormInferenceAttrs} from '../kernel_names';
+import {axisIndex} from '../util/checks';
 
 export const batchNormInferenceGradConfig: GradConfig = {
   kernelName: BatchNormInference,
@@ -21,7 +22,7 @@ export const batchNormInferenceGradConfig: GradConfig = {
     const [x, gamma, mean, variance] = saved;
     const {epsilon, axis: givenAxis} = attrs as BatchNormInferenceAttrs;
     const rank = x.rank;
-    const axis = givenAxis < 0 ? givenAxis + rank : givenAxis;
+    const axis = axisIndex(givenAxis, rank);
     const channels = x.shape[axis];
     // [C, 1, ..., 1]: broadcasts a per-channel vector against x.
     const paramShape = [channels, ...new Array(rank - axis - 1).fill(1)];

@@ -44,17 +44,12 @@ export const DEFAULT_RANGES = {
   variance: [0.01, 4],
 } as const;
 
-/** mulberry32: a small deterministic PRNG, so cases are data, not arrays. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/**
+ * mulberry32 from tools/stats.js, the one seeded generator of the repo (bench,
+ * demo and tests), so cases are data, not arrays.
+ */
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+export const prng: (seed: number) => () => number = require('../../tools/stats.js').prng;
 
 function parse(v: Value): number {
   return typeof v === 'number' ? v : Number(v);

@@ -5,7 +5,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {BatchNormData, Mismatch, referenceBatchNorm, termMagnitude, tolerance} from './reference';
+import {axisIndex} from '../../src/util/checks';
+import {prng} from './cases';
+import {BatchNormData, compareWithReference, Mismatch, referenceBatchNorm} from './reference';
 
 export interface Statistics {
   gamma: ArrayLike<number>;
@@ -33,7 +35,7 @@ export function statisticsOf(layer: {
 export function batchNormData(x: tf.Tensor, axis: number, s: Statistics): BatchNormData {
   return {
     shape: x.shape,
-    axis: axis < 0 ? axis + x.rank : axis,
+    axis: axisIndex(axis, x.rank),
     epsilon: s.epsilon,
     x: x.dataSync(),
     gamma: s.gamma,
@@ -48,7 +50,8 @@ export function batchNormData(x: tf.Tensor, axis: number, s: Statistics): BatchN
  * elementwise 1-Lipschitz function applied after the normalization (e.g.
  * relu), so the BatchNormInference tolerance still bounds the difference.
  *
- * Tolerance ('cpu' profile of reference.ts): the cpu kernel folds the
+ * Compared by reference.ts's compareWithReference (special values must match
+ * exactly). Tolerance ('cpu' profile of reference.ts): the cpu kernel folds the
  * statistics in float64 and rounds once to float32, so each element is within
  * half an ulp of float32 of the exact value (plus float64 rounding, ~2^-50 of
  * the terms).
@@ -57,19 +60,7 @@ export function formulaMismatches(
     actual: tf.Tensor, x: tf.Tensor, axis: number, s: Statistics,
     post: (v: number) => number = (v) => v): Mismatch[] {
   const d = batchNormData(x, axis, s);
-  const expected = referenceBatchNorm(d);
-  const magnitude = termMagnitude(d);
-  const a = actual.dataSync();
-  if (a.length !== expected.length) {
-    return [{index: -1, actual: a.length, expected: expected.length, allowed: 0}];
-  }
-  const bad: Mismatch[] = [];
-  for (let i = 0; i < a.length; i++) {
-    const e = post(expected[i]);
-    const allowed = tolerance('cpu', expected[i], magnitude[i]);
-    if (!(Math.abs(a[i] - e) <= allowed)) bad.push({index: i, actual: a[i], expected: e, allowed});
-  }
-  return bad.slice(0, 10);
+  return compareWithReference(actual.dataSync(), d, 'cpu', referenceBatchNorm(d).map(post));
 }
 
 /**
@@ -92,14 +83,11 @@ export function closeMismatches(
   return bad.slice(0, 10);
 }
 
-/** Deterministic values in [lo, hi) (a small LCG: test data, not randomness). */
+/** Deterministic values in [lo, hi), from the one seeded generator (cases.ts's prng). */
 export function values(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+  const random = prng(seed);
   const out = new Float32Array(n);
-  let state = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    out[i] = lo + (hi - lo) * (state / 2 ** 32);
-  }
+  for (let i = 0; i < n; i++) out[i] = lo + (hi - lo) * random();
   return out;
 }
 
@@ -108,12 +96,5 @@ export function randomTensor(shape: number[], seed: number, lo = -1, hi = 1): tf
   return tf.tensor(values(shape.reduce((a, b) => a * b, 1), seed, lo, hi), shape, 'float32');
 }
 
-/** The message of what `fn` throws (fails the test if it does not throw). */
-export function errorOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    return (e as Error).message;
-  }
-  throw new Error('expected an error, but none was thrown');
-}
+/** One idiom for error messages: kept in leaks.ts, re-exported for the suites importing it here. */
+export {errorOf} from './leaks';
