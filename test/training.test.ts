@@ -22,7 +22,7 @@ import * as tf from '@tensorflow/tfjs';
 import {BatchNormInferenceLayer, batchNormInferenceLayer, replaceBatchNormalization} from '../src';
 import {moments64, trainingForward64} from './helpers/batch_moments';
 import {memorySnapshot} from './helpers/leaks';
-import {closeMismatches, randomTensor, values} from './helpers/layer_reference';
+import {closeMismatches, errorOf, randomTensor, values} from './helpers/layer_reference';
 import {ulp32} from './helpers/reference';
 
 beforeAll(async () => {
@@ -166,6 +166,20 @@ describe("against tfjs-layers' BatchNormalization in training (decay = 1 - momen
     tf.dispose([x, y, a, b]);
     keras.dispose();
     copy.dispose();
+  });
+});
+
+describe('Keras momentum', () => {
+  it('a momentum outside [0, 1] is refused by replaceBatchNormalization', () => {
+    const keras = tf.sequential({
+      layers: [tf.layers.batchNormalization({inputShape: [2], name: 'bn', momentum: 1.5})],
+    });
+    const before = tf.memory().numTensors;
+    expect(errorOf(() => replaceBatchNormalization(keras))).toBe(
+        `Error in replaceBatchNormalization: layer 'bn' (BatchNormalization) has momentum 1.5; ` +
+        `expected a number in [0, 1].`);
+    expect(tf.memory().numTensors).toBe(before);
+    keras.dispose();
   });
 });
 
