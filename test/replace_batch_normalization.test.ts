@@ -194,7 +194,10 @@ describe('replaceBatchNormalization', () => {
     const noCenter = copy.getLayer('no_center') as BatchNormInferenceLayer;
     expect(noCenter.Offset).toEqual(new Float32Array(5));
     expect((copy.getLayer('no_scale') as BatchNormInferenceLayer).Scale).toEqual(new Float32Array(4).fill(1));
-    expect(noCenter.getConfig()).toEqual({epsilon: 1e-3, axis: -1, numChannels: 5, name: 'no_center', trainable: true});
+    expect(noCenter.getConfig()).toMatchObject({
+      epsilon: 1e-3, axis: -1, numChannels: 5, name: 'no_center', trainable: true,
+      meanDecay: 0.5, varianceDecay: 0.5, l2Regularization: 0,  // momentum 0.5; Keras adds no L2
+    });
     const x = randomTensor([7, 6], 5, -3, 3);
     expectSamePredictions(model, copy, x);
     x.dispose();
@@ -238,7 +241,7 @@ describe('replaceBatchNormalization', () => {
     model.dispose();
   });
 
-  it('fit() on a copy tunes gamma and beta and keeps the statistics', async () => {
+  it('fit() on a copy with freezeStatistics tunes gamma and beta and keeps the statistics', async () => {
     const model = tf.sequential({
       layers: [tf.layers.dense({inputShape: [3], units: 4}), tf.layers.batchNormalization({name: 'bn'})],
     });
@@ -246,6 +249,7 @@ describe('replaceBatchNormalization', () => {
     const copy = replaceBatchNormalization(model);
     const bn = copy.getLayer('bn') as BatchNormInferenceLayer;
     const [mean, variance, scale] = [bn.TrainedMean, bn.TrainedVariance, bn.Scale];
+    bn.freezeStatistics = true;  // by default fit() updates them, as Keras (test/training.test.ts)
     copy.compile({optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError'});
     const x = randomTensor([8, 3], 8);
     const y = randomTensor([8, 4], 9);
