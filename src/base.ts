@@ -12,3 +12,16 @@ export type {BatchNormInferenceLayerArgs, ChannelValues} from './layers/batch_no
 export {replaceBatchNormalization} from './convert/replace_batch_normalization';
 export {kernelConfigs, registerBatchNormInference} from './register';
 export {version} from './version';
+export {foldBatchNormalization} from './convert/fold_batch_normalization';
+export type {FoldOptions} from './convert/fold_batch_normalization';
+export {formatFoldReport} from './convert/fold_report';
+export type {FoldReport} from './convert/fold_report';
+export {FusedConv2D, fusedConv2d} from './layers/fused_conv2d';
+export {FusedDepthwiseConv2D, fusedDepthwiseConv2d} from './layers/fused_depthwise_conv2d';
+export {FusedDense, fusedDense} from './layers/fused_dense';
+export {FUSED_ACTIVATIONS} from './layers/fused_common';
+export type {FusedActivationName, FusedLayerArgs} from './layers/fused_common';
+export type {FusedConv2DArgs} from './layers/fused_conv2d';
+export type {FusedDepthwiseConv2DArgs} from './layers/fused_depthwise_conv2d';
+export type {FusedDenseArgs} from './layers/fused_dense';
+export {registerFusedLayers} from './layers/fused_register';
