@@ -129,6 +129,27 @@ function copyState(from: Layer, to: Layer, folds: Map<Layer, Fold>): void {
   }
 }
 
+/** Every layer of a model, those of nested models included. */
+function allLayers(model: LayersModel): Layer[] {
+  return model.layers.flatMap((l) => (isContainer(l) ? [l, ...allLayers(l)] : [l]));
+}
+
+/**
+ * Disposes a model only this function's caller holds, shared layers
+ * included. tfjs-layers (4.22) counts one reference per application of a
+ * layer, and LayersModel.dispose() releases one, so a layer applied twice
+ * would keep its weights; the rest are released here through the
+ * reference count tfjs keeps in the protected field `_refCount`.
+ */
+function disposeModel(model: LayersModel): void {
+  const layers = allLayers(model);
+  model.dispose();
+  const refCount = (layer: Layer) => (layer as unknown as {_refCount: number|null})._refCount;
+  for (const layer of layers) {
+    while ((refCount(layer) ?? 0) > 0) layer.dispose();
+  }
+}
+
 /** Layers other than inputs, counting those inside nested models instead of the models. */
 export function countLayers(model: LayersModel): number {
   return model.layers.reduce((n, l) => n + (isContainer(l) ? countLayers(l) :
@@ -180,13 +201,13 @@ export function foldBatchNormalization(model: LayersModel, options?: FoldOptions
   try {
     copyState(model, copy, new Map(plan.folds.map((f) => [f.source, f] as const)));
   } catch (e) {
-    copy.dispose();
+    disposeModel(copy);
     throw e;
   }
   const stockLeft = plan.left.filter((l) => /BatchNormalization/.test(l.className));
   if (!stockLayersOnly && stockLeft.length > 0) {
     const replaced = replaceBatchNormalization(copy);
-    copy.dispose();
+    disposeModel(copy);
     copy = replaced;
   }
   const report: FoldReport = {

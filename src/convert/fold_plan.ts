@@ -76,10 +76,26 @@ function refsOf(entry: Entry): Ref[] {
   return (entry.inboundNodes ?? []).flat() as Ref[];
 }
 
+/**
+ * tfjs-layers (4.22) leaves depthMultiplier out of SeparableConv2D's config,
+ * so a model rebuilt from it would get multiplier 1 and fail to take the
+ * weights; it is put back from the layer.
+ */
+function restoreDepthMultiplier(entry: Entry, model: LayersModel): void {
+  const l = leaf(entry);
+  if (l.className !== 'SeparableConv2D' || l.config.depthMultiplier != null) return;
+  let layer: Layer = model.getLayer(nameOf(entry));
+  if (l.wrapped) layer = (layer as unknown as {layer: Layer}).layer;
+  const multiplier = (layer as unknown as {depthMultiplier?: number}).depthMultiplier;
+  if (multiplier !== undefined) l.config.depthMultiplier = multiplier;
+}
+
 /** One container: a Sequential's or a functional model's layer list. */
 class Scope {
   private readonly entries: Entry[];
   private readonly sequential: boolean;
+  /** Layers an activation layer was fused into: name -> that activation layer, described. */
+  private readonly fusedInto = new Map<string, string>();
 
   constructor(private readonly config: Config, private readonly model: LayersModel,
               private readonly prefix: string, private readonly stockLayersOnly: boolean,
@@ -122,6 +138,7 @@ class Scope {
 
   run(): void {
     for (const entry of this.entries) {
+      restoreDepthMultiplier(entry, this.model);
       if (isContainerConfig(entry.config)) {
         new Scope(entry.config, this.layerObject(entry) as LayersModel, `${this.prefix}${nameOf(entry)}/`,
                   this.stockLayersOnly, this.plan).run();
@@ -157,6 +174,8 @@ class Scope {
     if (pApplied !== 1) return `${pLeaf.className} ${pName} is shared (applied ${pApplied} times)`;
     const others = this.consumers(this.index(pName)).filter((c) => c !== nameOf(bn));
     if (others.length > 0) return `${pLeaf.className} ${pName}'s output also feeds ${others.join(', ')}`;
+    const fused = this.fusedInto.get(pName);
+    if (fused !== undefined) return `its input is ${fused}, fused into ${pName}`;
     const activation = pLeaf.config.activation ?? 'linear';
     if (activation !== 'linear') return `${pLeaf.className} ${pName} has activation ${String(activation)}`;
     const written = leaf(bn).config.axis ?? -1;
@@ -231,6 +250,7 @@ class Scope {
       p.config = folded.config;
     }
     const removed = [bn, ...(activation ? [this.entries[after!.at]] : [])];
+    if (activation) this.fusedInto.set(nameOf(p), describeEntry(this.entries[after!.at]));
     if (!this.sequential) {
       const pRef = refsOf(bn)[0];
       for (const r of removed) this.redirect(nameOf(r), pRef);
