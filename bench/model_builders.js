@@ -62,12 +62,16 @@
     return tf.model({name: 'mobilenet_v2', inputs: input, outputs: x});
   }
 
-  /** ResNet-style basic blocks (conv-bn-relu, conv-bn, Add, relu) at 56x56x64 and 28x28x128. */
-  function resNetBlocks(tf, {size = 56} = {}) {
-    const input = tf.input({shape: [size, size, 64], name: 'input'});
+  /**
+   * ResNet-style basic blocks (conv-bn-relu, conv-bn, Add, relu; a strided
+   * 1x1 conv-bn shortcut where the shape changes): two at size x size x
+   * width, two at half the size and twice the width.
+   */
+  function resNetBlocks(tf, {size = 28, width = 32} = {}) {
+    const input = tf.input({shape: [size, size, width], name: 'input'});
     let x = input;
-    let channels = 64;
-    [[64, 1], [64, 1], [128, 2], [128, 1]].forEach(([filters, stride], i) => {
+    let channels = width;
+    [[width, 1], [width, 1], [2 * width, 2], [2 * width, 1]].forEach(([filters, stride], i) => {
       const name = `res${i}`;
       let y = convBn(tf, x, `${name}_a`, tf.layers.conv2d({name: `${name}_a`, filters, kernelSize: 3,
         strides: stride, padding: 'same', useBias: false}), 'relu');
