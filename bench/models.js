@@ -40,6 +40,10 @@
     const now = typeof performance !== 'undefined' ? () => performance.now() : () => Date.now();
     const progress = opts.onProgress || (() => {});
     const result = {backend: tf.getBackend(), reps: opts.reps, models: []};
+    // On cpu the fused layers run their bias + activation as one pass of their own;
+    // 'fold (tf.fused)' runs the same folded model through tf.fused's cpu kernels.
+    const variants = tf.getBackend() === 'cpu' ? [...VARIANTS, 'fold (tf.fused)'] : VARIANTS;
+    result.variants = variants;
     for (const name of opts.models) {
       const stock = B.randomizeWeights(tf, MODELS[name](tf, B), 1);
       const folded = tfbni.foldBatchNormalization(stock);
@@ -48,37 +52,42 @@
         replace: tfbni.replaceBatchNormalization(stock),
         fold: folded.model,
         'fold-stock': tfbni.foldBatchNormalization(stock, {stockLayersOnly: true}).model,
+        'fold (tf.fused)': folded.model,
       };
       const x = tf.randomUniform([1, ...stock.inputs[0].shape.slice(1)], -1, 1, 'float32', 5);
-      const run = async (model) => {
+      const run = async (variant) => {
+        tfbni.setFusedCpuEpilogue(variant !== 'fold (tf.fused)');
         const start = now();
-        const y = model.predict(x);
+        const y = models[variant].predict(x);
         if (opts.readAsync) await y.data(); else y.dataSync();
         const ms = now() - start;
         y.dispose();
+        tfbni.setFusedCpuEpilogue(true);
         return ms;
       };
       // The outputs must agree before their speed means anything.
       const reference = stock.predict(x);
       const scale = tf.tidy(() => tf.max(tf.abs(reference)).dataSync()[0]);
       const maxDiff = {};
-      for (const v of VARIANTS.slice(1)) {
+      for (const v of variants.slice(1)) {
+        tfbni.setFusedCpuEpilogue(v !== 'fold (tf.fused)');
         const y = models[v].predict(x);
+        tfbni.setFusedCpuEpilogue(true);
         maxDiff[v] = tf.tidy(() => tf.max(tf.abs(tf.sub(y, reference))).dataSync()[0]) / scale;
         y.dispose();
       }
       reference.dispose();
-      for (let i = 0; i < opts.warmup; i++) for (const v of VARIANTS) await run(models[v]);
-      const times = Object.fromEntries(VARIANTS.map((v) => [v, []]));
+      for (let i = 0; i < opts.warmup; i++) for (const v of variants) await run(v);
+      const times = Object.fromEntries(variants.map((v) => [v, []]));
       for (let r = 0; r < opts.reps; r++) {
-        for (let k = 0; k < VARIANTS.length; k++) {
-          const v = VARIANTS[(r + k) % VARIANTS.length];
-          times[v].push(await run(models[v]));
+        for (let k = 0; k < variants.length; k++) {
+          const v = variants[(r + k) % variants.length];
+          times[v].push(await run(v));
         }
         progress(`${name} rep ${r + 1}/${opts.reps}`);
       }
       const row = {model: name, layers: tfbni.formatFoldReport(folded.report).split('\n')[0], variants: {}};
-      for (const v of VARIANTS) {
+      for (const v of variants) {
         row.variants[v] = {
           medianMs: S.median(times[v]),
           minMs: S.minimum(times[v]),
@@ -89,7 +98,7 @@
       }
       result.models.push(row);
       x.dispose();
-      for (const v of VARIANTS) models[v].dispose();
+      for (const v of VARIANTS) models[v].dispose();  // 'fold (tf.fused)' is models.fold
     }
     return result;
   }
@@ -103,7 +112,7 @@
       '|---|---|---:|---:|---:|---:|---:|',
     ];
     for (const row of result.models) {
-      for (const v of VARIANTS) {
+      for (const v of result.variants) {
         const r = row.variants[v];
         lines.push(`| ${row.model} | ${v} | ${r.medianMs.toFixed(1)} | ${r.minMs.toFixed(1)} | ` +
                    `${r.speedup.toFixed(2)}x | ${r.minSpeedup.toFixed(2)}x | ${r.maxRelDiff.toExponential(1)} |`);

@@ -25,3 +25,4 @@ export type {FusedConv2DArgs} from './layers/fused_conv2d';
 export type {FusedDepthwiseConv2DArgs} from './layers/fused_depthwise_conv2d';
 export type {FusedDenseArgs} from './layers/fused_dense';
 export {registerFusedLayers} from './layers/fused_register';
+export {setFusedCpuEpilogue} from './layers/fused_cpu_epilogue';

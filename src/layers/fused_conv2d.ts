@@ -4,10 +4,11 @@
  * emits it where tfjs-layers' Conv2D would run the activation as a separate
  * op (tfjs-layers fuses only relu and elu).
  */
-import {fused, serialization, Tensor, Tensor4D, tidy} from '@tensorflow/tfjs-core';
+import {conv2d, fused, serialization, Tensor, Tensor4D, tidy} from '@tensorflow/tfjs-core';
 import {initializers, LayerVariable, layers, Shape} from '@tensorflow/tfjs-layers';
 
 import {fail} from '../util/fail';
+import {cpuBiasActivation, useCpuEpilogue} from './fused_cpu_epilogue';
 import {argsFromConfig, baseArgs, checkActivation, checkChannelsLast, checkKeys, checkPadding, convOutputLength, FusedActivationName, FusedLayerArgs, pair} from './fused_common';
 
 /** Arguments of {@link FusedConv2D}. */
@@ -85,9 +86,15 @@ export class FusedConv2D extends layers.Layer {
     ];
   }
 
-  override call(inputs: Tensor|Tensor[], _kwargs: {[key: string]: unknown}): Tensor {
+  override call(inputs: Tensor|Tensor[], kwargs: {[key: string]: unknown}): Tensor {
+    const x = (Array.isArray(inputs) ? inputs[0] : inputs) as Tensor4D;
+    if (useCpuEpilogue(kwargs)) {
+      return tidy(() => cpuBiasActivation(
+          conv2d(x, this.kernel!.read() as Tensor4D, this.strides, this.padding, 'NHWC', this.dilationRate),
+          this.bias!.read(), this.activation, this.leakyreluAlpha));
+    }
     return tidy(() => fused.conv2d({
-      x: (Array.isArray(inputs) ? inputs[0] : inputs) as Tensor4D,
+      x,
       filter: this.kernel!.read() as Tensor4D,
       strides: this.strides,
       pad: this.padding,

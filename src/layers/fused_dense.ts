@@ -3,10 +3,11 @@
  * product (tf.fused.matMul), for activations tfjs-layers' Dense runs as a
  * separate op (it fuses only relu and elu).
  */
-import {fused, reshape, serialization, Tensor, Tensor2D, tidy} from '@tensorflow/tfjs-core';
+import {fused, matMul, reshape, serialization, Tensor, Tensor2D, tidy} from '@tensorflow/tfjs-core';
 import {initializers, LayerVariable, layers, Shape} from '@tensorflow/tfjs-layers';
 
 import {fail} from '../util/fail';
+import {cpuBiasActivation, useCpuEpilogue} from './fused_cpu_epilogue';
 import {argsFromConfig, baseArgs, checkActivation, checkKeys, FusedActivationName, FusedLayerArgs} from './fused_common';
 
 /** Arguments of {@link FusedDense}. */
@@ -58,17 +59,20 @@ export class FusedDense extends layers.Layer {
     return [...shape.slice(0, -1), this.units];
   }
 
-  override call(inputs: Tensor|Tensor[], _kwargs: {[key: string]: unknown}): Tensor {
+  override call(inputs: Tensor|Tensor[], kwargs: {[key: string]: unknown}): Tensor {
     return tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs);
       const a = x.rank === 2 ? x : reshape(x, [-1, x.shape[x.rank - 1]]);
-      const y = fused.matMul({
-        a: a as Tensor2D,
-        b: this.kernel!.read() as Tensor2D,
-        bias: this.bias!.read(),
-        activation: this.activation,
-        leakyreluAlpha: this.leakyreluAlpha,
-      });
+      const y = useCpuEpilogue(kwargs) ?
+          cpuBiasActivation(matMul(a, this.kernel!.read()), this.bias!.read(), this.activation,
+                            this.leakyreluAlpha) :
+          fused.matMul({
+            a: a as Tensor2D,
+            b: this.kernel!.read() as Tensor2D,
+            bias: this.bias!.read(),
+            activation: this.activation,
+            leakyreluAlpha: this.leakyreluAlpha,
+          });
       return x.rank === 2 ? y : reshape(y, [...x.shape.slice(0, -1), this.units]);
     });
   }
