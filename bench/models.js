@@ -42,8 +42,8 @@
     const result = {backend: tf.getBackend(), reps: opts.reps, models: []};
     // On cpu the fused layers run their bias + activation as one pass of their own;
     // 'fold (tf.fused)' runs the same folded model through tf.fused's cpu kernels.
-    const variants = tf.getBackend() === 'cpu' ? [...VARIANTS, 'fold (tf.fused)'] : VARIANTS;
-    result.variants = variants;
+    const all = tf.getBackend() === 'cpu' ? [...VARIANTS, 'fold (tf.fused)'] : VARIANTS;
+    result.variants = all;
     for (const name of opts.models) {
       const stock = B.randomizeWeights(tf, MODELS[name](tf, B), 1);
       const folded = tfbni.foldBatchNormalization(stock);
@@ -69,13 +69,20 @@
       const reference = stock.predict(x);
       const scale = tf.tidy(() => tf.max(tf.abs(reference)).dataSync()[0]);
       const maxDiff = {};
-      for (const v of variants.slice(1)) {
+      const unavailable = {};
+      for (const v of all.slice(1)) {
         tfbni.setFusedCpuEpilogue(v !== 'fold (tf.fused)');
-        const y = models[v].predict(x);
-        tfbni.setFusedCpuEpilogue(true);
-        maxDiff[v] = tf.tidy(() => tf.max(tf.abs(tf.sub(y, reference))).dataSync()[0]) / scale;
-        y.dispose();
+        try {
+          const y = models[v].predict(x);
+          maxDiff[v] = tf.tidy(() => tf.max(tf.abs(tf.sub(y, reference))).dataSync()[0]) / scale;
+          y.dispose();
+        } catch (e) {  // e.g. no BatchNormInference kernel for this backend in this build
+          unavailable[v] = String(e.message || e).split('\n')[0];
+        } finally {
+          tfbni.setFusedCpuEpilogue(true);
+        }
       }
+      const variants = all.filter((v) => !(v in unavailable));
       reference.dispose();
       for (let i = 0; i < opts.warmup; i++) for (const v of variants) await run(v);
       const times = Object.fromEntries(variants.map((v) => [v, []]));
@@ -86,7 +93,8 @@
         }
         progress(`${name} rep ${r + 1}/${opts.reps}`);
       }
-      const row = {model: name, layers: tfbni.formatFoldReport(folded.report).split('\n')[0], variants: {}};
+      const row = {model: name, layers: tfbni.formatFoldReport(folded.report).split('\n')[0], variants: {},
+                   unavailable};
       for (const v of variants) {
         row.variants[v] = {
           medianMs: S.median(times[v]),
@@ -114,6 +122,10 @@
     for (const row of result.models) {
       for (const v of result.variants) {
         const r = row.variants[v];
+        if (r === undefined) {
+          lines.push(`| ${row.model} | ${v} | n/a | n/a | n/a | n/a | ${row.unavailable[v]} |`);
+          continue;
+        }
         lines.push(`| ${row.model} | ${v} | ${r.medianMs.toFixed(1)} | ${r.minMs.toFixed(1)} | ` +
                    `${r.speedup.toFixed(2)}x | ${r.minSpeedup.toFixed(2)}x | ${r.maxRelDiff.toExponential(1)} |`);
       }
