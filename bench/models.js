@@ -39,12 +39,16 @@
   async function measure(tf, tfbni, B, S, opts) {
     const now = typeof performance !== 'undefined' ? () => performance.now() : () => Date.now();
     const progress = opts.onProgress || (() => {});
-    const result = {backend: tf.getBackend(), reps: opts.reps, models: []};
+    const backend = tf.getBackend();
+    const result = {backend, reps: opts.reps, models: []};
     // On cpu the fused layers run their bias + activation as one pass of their own;
     // 'fold (tf.fused)' runs the same folded model through tf.fused's cpu kernels.
     const all = tf.getBackend() === 'cpu' ? [...VARIANTS, 'fold (tf.fused)'] : VARIANTS;
     result.variants = all;
     for (const name of opts.models) {
+      // Models are built and folded on opts.buildOn when given: folding reads the
+      // weights synchronously, which webgpu in headless Chromium does not survive.
+      if (opts.buildOn) await tf.setBackend(opts.buildOn);
       const stock = B.randomizeWeights(tf, MODELS[name](tf, B), 1);
       const folded = tfbni.foldBatchNormalization(stock);
       const models = {
@@ -54,6 +58,7 @@
         'fold-stock': tfbni.foldBatchNormalization(stock, {stockLayersOnly: true}).model,
         'fold (tf.fused)': folded.model,
       };
+      if (opts.buildOn) await tf.setBackend(backend);
       const x = tf.randomUniform([1, ...stock.inputs[0].shape.slice(1)], -1, 1, 'float32', 5);
       const run = async (variant) => {
         tfbni.setFusedCpuEpilogue(variant !== 'fold (tf.fused)');
@@ -67,15 +72,17 @@
       };
       // The outputs must agree before their speed means anything.
       const reference = stock.predict(x);
-      const scale = tf.tidy(() => tf.max(tf.abs(reference)).dataSync()[0]);
+      const peak = tf.tidy(() => tf.max(tf.abs(reference)));
+      const scale = (await peak.data())[0];
+      peak.dispose();
       const maxDiff = {};
       const unavailable = {};
       for (const v of all.slice(1)) {
         tfbni.setFusedCpuEpilogue(v !== 'fold (tf.fused)');
         try {
-          const y = models[v].predict(x);
-          maxDiff[v] = tf.tidy(() => tf.max(tf.abs(tf.sub(y, reference))).dataSync()[0]) / scale;
-          y.dispose();
+          const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(models[v].predict(x), reference))));
+          maxDiff[v] = (await diff.data())[0] / scale;
+          diff.dispose();
         } catch (e) {  // e.g. no BatchNormInference kernel for this backend in this build
           unavailable[v] = String(e.message || e).split('\n')[0];
         } finally {
@@ -176,18 +183,21 @@
       const errors = [];
       page.on('pageerror', (e) => errors.push(e.message));
       if (opts.onProgress) await page.exposeFunction('tfbniBenchProgress', (m) => opts.onProgress(m));
-      // A page of the server's origin (WebGPU needs http://127.0.0.1, not about:blank).
-      await page.goto(`${server.url}/bench/models.js`);
-      const scripts = ['/node_modules/@tensorflow/tfjs/dist/tf.min.js',
+      // An HTML page of the server's origin (WebGPU needs http://127.0.0.1, not
+      // about:blank) that loads tf.min.js and the plugin as a user would.
+      await page.goto(`${server.url}/test/browser/harness.html`);
+      const scripts = [
         ...(backend === 'webgpu' ? ['/node_modules/@tensorflow/tfjs-backend-webgpu/dist/tf-backend-webgpu.min.js'] : []),
-        '/dist/tfjs-batchnorm-inference.min.js', '/tools/stats.js', '/bench/model_builders.js', '/bench/models.js'];
+        '/tools/stats.js', '/bench/model_builders.js', '/bench/models.js'];
       for (const src of scripts) await page.addScriptTag({url: server.url + src});
       if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
       return await page.evaluate(async ({backend, opts, progress}) => {
         if (!(await tf.setBackend(backend))) throw new Error(`the ${backend} backend did not initialize`);
         if (progress) opts.onProgress = (m) => window.tfbniBenchProgress(m);
         return window.tfbniModelsBench(opts);
-      }, {backend, opts: {...opts, onProgress: undefined, readAsync: true}, progress: opts.onProgress != null});
+      }, {backend, opts: {...opts, onProgress: undefined, readAsync: true,
+                          buildOn: backend === 'webgpu' ? 'cpu' : undefined},
+          progress: opts.onProgress != null});
     } finally {
       if (browser) await browser.close();
       await server.close();
