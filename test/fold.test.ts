@@ -14,14 +14,14 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {batchNormInferenceLayer, foldBatchNormalization, FoldOptions, formatFoldReport, replaceBatchNormalization} from '../src';
+import {batchNormInferenceLayer, foldBatchNormalization, FoldOptions, formatFoldReport, replaceBatchNormalization, setFusedCpuEpilogue} from '../src';
 import {quantizeToUint8} from './helpers/converted_files';
 import {fileSystemIO, makeTempDir, removeDir} from './helpers/fs_io';
 import {errorOf} from './helpers/layer_reference';
 import {expectNoLeaks} from './helpers/leaks';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
-const {randomizeWeights} = require('../bench/model_builders.js');
+const {mobileNetV2, randomizeWeights, resNetBlocks} = require('../bench/model_builders.js');
 
 type Layer = tf.layers.Layer;
 const RELATIVE = 1e-4;
@@ -463,5 +463,40 @@ describe('foldBatchNormalization: errors', () => {
           .toBe('Error in foldBatchNormalization: options must be an object, but got 5.');
     });
     model.dispose();
+  });
+});
+
+describe('foldBatchNormalization: the bench models', () => {
+  it('MobileNetV2 (32x32 input): every batch norm folded, every relu6 fused, on both cpu paths', () => {
+    const m = randomizeWeights(tf, mobileNetV2(tf, {size: 32, classes: 10}), 2);
+    // stem + top + block 0 (no expansion: 2) + 16 blocks of 3
+    const {model: folded, report} = foldAndCompare(m);
+    expect(report.folded.length).toBe(52);
+    expect(report.fusedActivations.length).toBe(35);
+    expect(report.fusedActivations.every((a) => a.activation === 'relu6')).toBe(true);
+    expect(report.left).toEqual([]);
+    expect(new Set(classNames(folded))).toEqual(
+        new Set(['InputLayer', 'FusedConv2D', 'FusedDepthwiseConv2D', 'Conv2D', 'Add', 'GlobalAveragePooling2D', 'Dense']));
+    setFusedCpuEpilogue(false);
+    try {
+      const x = inputFor(m);
+      const [a, b] = [m.predict(x) as tf.Tensor, folded.predict(x) as tf.Tensor];
+      expectClose(b, a);
+      tf.dispose([x, a, b]);
+    } finally {
+      setFusedCpuEpilogue(true);
+    }
+    folded.dispose();
+    m.dispose();
+  });
+
+  it('ResNet blocks: the batch norms before each Add fold; the ReLU after the Add stays', () => {
+    const m = randomizeWeights(tf, resNetBlocks(tf, {size: 8, width: 4}), 3);
+    const {model: folded, report} = foldAndCompare(m);
+    expect(report.folded.length).toBe(9);
+    expect(report.fusedActivations.map((a) => a.layer)).toEqual(['res0_a_relu', 'res1_a_relu', 'res2_a_relu', 'res3_a_relu']);
+    expect(report.left).toEqual([]);
+    folded.dispose();
+    m.dispose();
   });
 });

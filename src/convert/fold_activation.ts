@@ -97,6 +97,5 @@ export function foldedClass(
   const why = fusedClass === undefined ? `tfjs has no fused kernel for ${className}` :
       stockLayersOnly ? `tfjs-layers' ${className} does not fuse ${activation.name} (stockLayersOnly)` :
                         `${className} is channels-first`;
-  return {className: ours && className === 'DepthwiseConv2D' ? fusedClass : className, fuse: false,
-          reason: why};
+  return {className, fuse: false, reason: why};
 }
