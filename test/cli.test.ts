@@ -1,7 +1,9 @@
 /**
  * The command line tool end to end: `tfjs-batchnorm-inference fold` on the
- * committed example model (examples/data/converted_model), the output loaded
- * by stock tfjs in another process, and every error path (one line, exit
+ * committed example model (examples/data/converted_model), the
+ * --stock-layers-only output loaded by stock tfjs in another process (the
+ * default output, with this package's classes, loaded with the package),
+ * and every error path (one line, exit
  * code, no output directory left behind).
  *
  * The tool is bundled from src/cli/main.ts here (as the package build does
@@ -13,6 +15,8 @@ import {spawnSync} from 'child_process';
 import {buildSync} from 'esbuild';
 import * as fs from 'fs';
 import * as path from 'path';
+
+import '../src';  // registers the fused layer classes, to load the default output
 
 import {fileSystemIO, makeTempDir, removeDir} from './helpers/fs_io';
 
@@ -71,7 +75,7 @@ describe('fold: the example model', () => {
     original.dispose();
   });
 
-  it.each([[[]], [['--stock-layers-only']]])('%j: writes a model stock tfjs loads, prints the summary', (flags) => {
+  it.each([[[]], [['--stock-layers-only']]])('%j: writes a model tfjs loads, prints the summary', async (flags) => {
     const out = path.join(tmp, `out${flags.length}`);
     const r = run('fold', path.join(EXAMPLE, 'model.json'), out, ...flags);
     expect(r.stderr).toBe('');
@@ -79,9 +83,10 @@ describe('fold: the example model', () => {
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe(`${TOOL} fold: ${path.join(EXAMPLE, 'model.json')} -> ${out}` +
                           `${flags.length ? ' (stock layers only)' : ''}`);
+    const cls = flags.length ? 'Conv2D' : 'FusedConv2D';
     expect(lines.slice(1, 6)).toEqual([
-      'layers: 11 -> 5', 'batch norms folded: 3', '  bn1 -> conv1 (Conv2D)', '  bn2 -> conv2 (Conv2D)',
-      '  bn3 -> conv3 (Conv2D)',
+      'layers: 11 -> 5', 'batch norms folded: 3', `  bn1 -> conv1 (${cls})`, `  bn2 -> conv2 (${cls})`,
+      `  bn3 -> conv3 (${cls})`,
     ]);
     expect(lines).toContain('activations fused: 3');
     expect(lines).toContain('batch norms left: 0');
@@ -91,10 +96,22 @@ describe('fold: the example model', () => {
     const before = fs.readdirSync(EXAMPLE).reduce((n, f) => n + fs.statSync(path.join(EXAMPLE, f)).size, 0);
     expect(lines[lines.length - 1]).toBe(`bytes: ${before} -> ${bytes}`);
     const load = spawnSync(process.execPath, [LOAD_STOCK, out, path.join(tmp, 'input.json')], {encoding: 'utf8'});
-    expect(load.stderr).toBe('');
-    const y = JSON.parse(load.stdout);
-    expect(y.shape).toEqual([2, 4]);
     const max = Math.max(...Array.from(expected, Math.abs));
+    let y: {shape: number[], data: number[]};
+    if (flags.length === 0) {
+      // This package's classes: stock tfjs alone cannot load it; with the package imported it loads.
+      expect(load.status).toBe(1);
+      expect(load.stderr).toMatch(/Unknown layer: FusedConv2D/);
+      const loaded = await tf.loadLayersModel(fileSystemIO(out));
+      const t = loaded.predict(tf.tensor(input.data, input.shape)) as tf.Tensor;
+      y = {shape: t.shape, data: Array.from(t.dataSync())};
+      tf.dispose(t);
+      loaded.dispose();
+    } else {
+      expect(load.stderr).toBe('');
+      y = JSON.parse(load.stdout);
+    }
+    expect(y.shape).toEqual([2, 4]);
     y.data.forEach((v: number, i: number) => expect(Math.abs(v - expected[i])).toBeLessThanOrEqual(1e-4 * max));
   });
 

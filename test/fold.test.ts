@@ -94,9 +94,9 @@ describe('foldBatchNormalization: each layer kind', () => {
   const cases: Array<[string, number[], () => Layer, string]> = [
     ['Conv1D', [9, 3], () => tf.layers.conv1d({name: 'conv', filters: 4, kernelSize: 3}), 'Conv1D'],
     ['Conv2D without bias', [6, 6, 3],
-     () => tf.layers.conv2d({name: 'conv', filters: 5, kernelSize: 3, useBias: false}), 'Conv2D'],
+     () => tf.layers.conv2d({name: 'conv', filters: 5, kernelSize: 3, useBias: false}), 'FusedConv2D'],
     ['Conv2D with bias, strides 2, same', [7, 7, 3],
-     () => tf.layers.conv2d({name: 'conv', filters: 4, kernelSize: 3, strides: 2, padding: 'same'}), 'Conv2D'],
+     () => tf.layers.conv2d({name: 'conv', filters: 4, kernelSize: 3, strides: 2, padding: 'same'}), 'FusedConv2D'],
     ['DepthwiseConv2D, depthMultiplier 2', [6, 6, 3],
      () => tf.layers.depthwiseConv2d({name: 'conv', kernelSize: 3, depthMultiplier: 2, useBias: false}),
      'FusedDepthwiseConv2D'],
@@ -106,8 +106,8 @@ describe('foldBatchNormalization: each layer kind', () => {
     ['Conv2DTranspose (kernel [h, w, out, in])', [4, 4, 3],
      () => tf.layers.conv2dTranspose({name: 'conv', filters: 5, kernelSize: 3, strides: 2, padding: 'same'}),
      'Conv2DTranspose'],
-    ['Dense', [6], () => tf.layers.dense({name: 'conv', units: 5}), 'Dense'],
-    ['Dense on rank 3', [3, 6], () => tf.layers.dense({name: 'conv', units: 5, useBias: false}), 'Dense'],
+    ['Dense', [6], () => tf.layers.dense({name: 'conv', units: 5}), 'FusedDense'],
+    ['Dense on rank 3', [3, 6], () => tf.layers.dense({name: 'conv', units: 5, useBias: false}), 'FusedDense'],
   ];
   it.each(cases)('%s', (_, shape, make, className) => {
     const m = model(shape, (x) => apply(bn(), apply(make(), x)));
@@ -155,14 +155,14 @@ describe('foldBatchNormalization: each layer kind', () => {
 describe('foldBatchNormalization: activations', () => {
   // [name, activation layer, tf.fused name, Conv2D class (default), DepthwiseConv2D class, Dense class]
   const cases: Array<[string, () => Layer, string, string, string, string]> = [
-    ['ReLU', () => tf.layers.reLU({name: 'act'}), 'relu', 'Conv2D', 'FusedDepthwiseConv2D', 'Dense'],
+    ['ReLU', () => tf.layers.reLU({name: 'act'}), 'relu', 'FusedConv2D', 'FusedDepthwiseConv2D', 'FusedDense'],
     ['ReLU maxValue 6 (relu6)', () => tf.layers.reLU({name: 'act', maxValue: 6}), 'relu6',
      'FusedConv2D', 'FusedDepthwiseConv2D', 'FusedDense'],
     ['Activation relu6', () => tf.layers.activation({name: 'act', activation: 'relu6'}), 'relu6',
      'FusedConv2D', 'FusedDepthwiseConv2D', 'FusedDense'],
     ['Activation elu', () => tf.layers.activation({name: 'act', activation: 'elu'}), 'elu',
-     'Conv2D', 'FusedDepthwiseConv2D', 'Dense'],
-    ['ELU', () => tf.layers.elu({name: 'act'}), 'elu', 'Conv2D', 'FusedDepthwiseConv2D', 'Dense'],
+     'FusedConv2D', 'FusedDepthwiseConv2D', 'FusedDense'],
+    ['ELU', () => tf.layers.elu({name: 'act'}), 'elu', 'FusedConv2D', 'FusedDepthwiseConv2D', 'FusedDense'],
     ['LeakyReLU alpha 0.1', () => tf.layers.leakyReLU({name: 'act', alpha: 0.1}), 'leakyrelu',
      'FusedConv2D', 'FusedDepthwiseConv2D', 'FusedDense'],
     ['Activation sigmoid', () => tf.layers.activation({name: 'act', activation: 'sigmoid'}), 'sigmoid',
@@ -199,7 +199,7 @@ describe('foldBatchNormalization: activations', () => {
     const m = model([6, 6, 3], (x) => apply(tf.layers.activation({name: 'act', activation: 'tanh'}),
         apply(bn(), apply(tf.layers.conv2d({name: 'conv', filters: 4, kernelSize: 3}), x))));
     const {model: folded, report} = foldAndCompare(m);
-    expect(classNames(folded)).toEqual(['InputLayer', 'Conv2D', 'Activation']);
+    expect(classNames(folded)).toEqual(['InputLayer', 'FusedConv2D', 'Activation']);
     expect(report.keptActivations).toEqual([{name: 'act', reason: `activation 'tanh' has no fused kernel in tfjs`}]);
     folded.dispose();
     m.dispose();
@@ -213,7 +213,7 @@ describe('foldBatchNormalization: activations', () => {
     const {model: folded, report} = foldAndCompare(m);
     expect(report.folded.length).toBe(1);
     expect(report.fusedActivations).toEqual([]);
-    expect(classNames(folded)).toEqual(['InputLayer', 'Conv2D', 'ReLU', 'Add']);
+    expect(classNames(folded)).toEqual(['InputLayer', 'FusedConv2D', 'ReLU', 'Add']);
     folded.dispose();
     m.dispose();
   });
@@ -301,9 +301,9 @@ describe('foldBatchNormalization: nested models and wrappers', () => {
               apply(tf.layers.timeDistributed({name: 'tconv',
                 layer: tf.layers.conv2d({name: 'conv', filters: 4, kernelSize: 3})}), x))));
     const {model: folded, report} = foldAndCompare(m);
-    expect(report.folded).toEqual([{batchNorm: 'tbn', into: 'tconv', className: 'Conv2D'}]);
+    expect(report.folded).toEqual([{batchNorm: 'tbn', into: 'tconv', className: 'FusedConv2D'}]);
     expect(report.fusedActivations).toEqual([{layer: 'act', activation: 'relu', into: 'tconv'}]);
-    expect(classNames(folded)).toEqual(['InputLayer', 'TimeDistributed(Conv2D)']);
+    expect(classNames(folded)).toEqual(['InputLayer', 'TimeDistributed(FusedConv2D)']);
     folded.dispose();
     m.dispose();
   });
@@ -363,6 +363,12 @@ describe('foldBatchNormalization: what must not fold', () => {
     expectLeft(m, 'bn', 'axis 1 is not the channel axis of conv (channelsLast)');
   });
 
+  it('a second batch norm right after a folded one', () => {
+    const m = model([6, 6, 3], (x) => apply(tf.layers.batchNormalization({name: 'bn2'}),
+        apply(bn(), apply(tf.layers.conv2d({name: 'conv', filters: 4, kernelSize: 3}), x))));
+    expectLeft(m, 'bn2', 'its input conv already has bn folded into it');
+  });
+
   it('a shared batch norm', () => {
     const shared = bn();
     const m = model([6, 6, 3], (x) => {
@@ -419,7 +425,7 @@ describe('foldBatchNormalization: model files', () => {
         apply(bn(), apply(tf.layers.conv2d({name: 'conv', filters: 4, kernelSize: 3}), x)))));
     const {model: folded, report} = foldBatchNormalization(m);
     expect(formatFoldReport(report)).toBe([
-      'layers: 4 -> 2', 'batch norms folded: 1', '  bn -> conv (Conv2D)', 'activations fused: 1',
+      'layers: 4 -> 2', 'batch norms folded: 1', '  bn -> conv (FusedConv2D)', 'activations fused: 1',
       '  act (relu) -> conv', 'batch norms left: 1', '  bn2 (BatchNormInference): its input is a ReLU (act), fused into conv',
     ].join('\n'));
     folded.dispose();
@@ -476,7 +482,7 @@ describe('foldBatchNormalization: the bench models', () => {
     expect(report.fusedActivations.every((a) => a.activation === 'relu6')).toBe(true);
     expect(report.left).toEqual([]);
     expect(new Set(classNames(folded))).toEqual(
-        new Set(['InputLayer', 'FusedConv2D', 'FusedDepthwiseConv2D', 'Conv2D', 'Add', 'GlobalAveragePooling2D', 'Dense']));
+        new Set(['InputLayer', 'FusedConv2D', 'FusedDepthwiseConv2D', 'Add', 'GlobalAveragePooling2D', 'Dense']));
     setFusedCpuEpilogue(false);
     try {
       const x = inputFor(m);

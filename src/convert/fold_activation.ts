@@ -72,10 +72,13 @@ export interface FoldedClass {
  * The class a layer of class `className` becomes once a batch norm is folded
  * into it, with the activation `activation` after it (null: none).
  *
- * - Conv2D and Dense stay tfjs-layers classes when tfjs-layers fuses the
- *   activation itself (relu, elu, linear), else become Fused* classes.
- * - DepthwiseConv2D becomes FusedDepthwiseConv2D: tfjs-layers' runs even its
- *   bias as a separate op, and folding always gives it a bias.
+ * - Conv2D, DepthwiseConv2D and Dense become Fused* classes, which run the
+ *   bias and any of tf.fused's activations in the kernel on every backend.
+ *   tfjs-layers' DepthwiseConv2D runs its bias and activation as separate
+ *   ops everywhere, its Conv2D and Dense fuse only relu and elu, and on the
+ *   cpu backend tfjs runs even those as extra passes (a broadcasting add
+ *   that is slower than the batch norm it replaces), where the Fused*
+ *   classes make one pass of their own.
  * - The other kinds have no fused kernel: only a linear activation goes in.
  * - Channels-first convolutions and `stockLayersOnly` keep tfjs-layers classes.
  */
@@ -84,13 +87,9 @@ export function foldedClass(
     stockLayersOnly: boolean): FoldedClass {
   const fusedClass = FUSED_CLASS[className];
   const ours = fusedClass !== undefined && channelsLast && !stockLayersOnly;
-  if (activation === null) {
-    return {className: ours && className === 'DepthwiseConv2D' ? fusedClass : className, fuse: false};
-  }
+  if (activation === null) return {className: ours ? fusedClass : className, fuse: false};
+  if (ours) return {className: fusedClass, fuse: true};
   if (activation.name === 'linear') return {className, fuse: true};
-  if (ours && (className === 'DepthwiseConv2D' || !STOCK_FUSED.has(activation.name))) {
-    return {className: fusedClass, fuse: true};
-  }
   if (fusedClass !== undefined && className !== 'DepthwiseConv2D' && STOCK_FUSED.has(activation.name)) {
     return {className, fuse: true};
   }

@@ -96,6 +96,8 @@ class Scope {
   private readonly sequential: boolean;
   /** Layers an activation layer was fused into: name -> that activation layer, described. */
   private readonly fusedInto = new Map<string, string>();
+  /** Layers a batch norm was folded into: name -> that batch norm's name. */
+  private readonly foldedInto = new Map<string, string>();
 
   constructor(private readonly config: Config, private readonly model: LayersModel,
               private readonly prefix: string, private readonly stockLayersOnly: boolean,
@@ -166,6 +168,10 @@ class Scope {
     if (from === null) return 'its input is the model input';
     const p = from.entry;
     const pLeaf = leaf(p);
+    const fused = this.fusedInto.get(nameOf(p));
+    if (fused !== undefined) return `its input is ${fused}, fused into ${nameOf(p)}`;
+    const earlier = this.foldedInto.get(nameOf(p));
+    if (earlier !== undefined) return `its input ${nameOf(p)} already has ${earlier} folded into it`;
     if (!(pLeaf.className in FOLDABLE_KERNELS) || pLeaf.wrapped !== leaf(bn).wrapped) {
       return `its input is ${describeEntry(p)}`;
     }
@@ -174,8 +180,6 @@ class Scope {
     if (pApplied !== 1) return `${pLeaf.className} ${pName} is shared (applied ${pApplied} times)`;
     const others = this.consumers(this.index(pName)).filter((c) => c !== nameOf(bn));
     if (others.length > 0) return `${pLeaf.className} ${pName}'s output also feeds ${others.join(', ')}`;
-    const fused = this.fusedInto.get(pName);
-    if (fused !== undefined) return `its input is ${fused}, fused into ${pName}`;
     const activation = pLeaf.config.activation ?? 'linear';
     if (activation !== 'linear') return `${pLeaf.className} ${pName} has activation ${String(activation)}`;
     const written = leaf(bn).config.axis ?? -1;
@@ -251,6 +255,7 @@ class Scope {
     }
     const removed = [bn, ...(activation ? [this.entries[after!.at]] : [])];
     if (activation) this.fusedInto.set(nameOf(p), describeEntry(this.entries[after!.at]));
+    this.foldedInto.set(nameOf(p), nameOf(bn));
     if (!this.sequential) {
       const pRef = refsOf(bn)[0];
       for (const r of removed) this.redirect(nameOf(r), pRef);
