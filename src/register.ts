@@ -9,6 +9,7 @@ import {batchNormInferenceConfig as cpuConfig} from '../kernels/cpu/BatchNormInf
 import {batchNormInferenceConfig as webglConfig} from '../kernels/webgl/BatchNormInference';
 import {batchNormInferenceGradConfig} from './ops/batch_norm_inference_grad';
 import {registerBatchNormInferenceLayer} from './layers/batch_norm_inference_layer';
+import {registerFusedLayers} from './layers/fused_register';
 
 /** The kernel configs this package provides, one per backend. */
 export const kernelConfigs: KernelConfig[] = [cpuConfig, webglConfig];
@@ -35,4 +36,5 @@ export function registerBatchNormInference(): void {
   for (const config of kernelConfigs) registerKernelOnce(config);
   registerGradientOnce(batchNormInferenceGradConfig);
   registerBatchNormInferenceLayer();
+  registerFusedLayers();
 }

@@ -1,0 +1,139 @@
+/*
+ * Models for the end-to-end bench (bench/models.js), the fold tests and the
+ * fold example, built with tf.layers and given deterministic weights and
+ * realistic batch norm statistics (nothing is downloaded).
+ *
+ * Every builder takes the tf namespace (Node's @tensorflow/tfjs or a page's
+ * global tf), so the same models run in Node and in the browser bench page.
+ * Loadable with require() and as a plain <script> (sets globalThis.tfbniModels).
+ */
+(function (root) {
+  'use strict';
+  const stats = typeof module === 'object' && module.exports ? require('../tools/stats.js') : root.tfbniStats;
+
+  /** conv -> BatchNormalization (-> activation layer). */
+  function convBn(tf, x, name, conv, activation) {
+    x = conv.apply(x);
+    x = tf.layers.batchNormalization({name: `${name}_bn`, epsilon: 1e-3}).apply(x);
+    if (activation === 'relu6') x = tf.layers.reLU({name: `${name}_relu6`, maxValue: 6}).apply(x);
+    else if (activation === 'relu') x = tf.layers.reLU({name: `${name}_relu`}).apply(x);
+    return x;
+  }
+
+  const makeDivisible = (v) => Math.max(8, Math.floor((v + 4) / 8) * 8);
+
+  /**
+   * MobileNetV2 (alpha 1.0) as keras.applications builds it: stem conv,
+   * 17 inverted residual blocks (expand 1x1 conv, 3x3 depthwise, project 1x1
+   * conv, each with BatchNormalization; ReLU(maxValue 6) after expand and
+   * depthwise; Add when the shapes match), 1x1 conv to 1280, pooling, dense.
+   */
+  function mobileNetV2(tf, {size = 224, classes = 1000} = {}) {
+    const input = tf.input({shape: [size, size, 3], name: 'input'});
+    let x = convBn(tf, input, 'stem', tf.layers.conv2d({name: 'stem_conv', filters: 32, kernelSize: 3,
+      strides: 2, padding: 'same', useBias: false}), 'relu6');
+    let channels = 32;
+    const settings = [  // expansion t, output c, repeats n, first stride s
+      [1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1],
+    ];
+    let block = 0;
+    for (const [t, c, n, s] of settings) {
+      for (let i = 0; i < n; i++) {
+        const name = `block${block++}`;
+        const stride = i === 0 ? s : 1;
+        const out = makeDivisible(c);
+        let y = x;
+        if (t !== 1) {
+          y = convBn(tf, y, `${name}_expand`, tf.layers.conv2d({name: `${name}_expand`, filters: channels * t,
+            kernelSize: 1, useBias: false}), 'relu6');
+        }
+        y = convBn(tf, y, `${name}_dw`, tf.layers.depthwiseConv2d({name: `${name}_dw`, kernelSize: 3,
+          strides: stride, padding: 'same', useBias: false}), 'relu6');
+        y = convBn(tf, y, `${name}_project`, tf.layers.conv2d({name: `${name}_project`, filters: out,
+          kernelSize: 1, useBias: false}), null);
+        x = stride === 1 && channels === out ? tf.layers.add({name: `${name}_add`}).apply([x, y]) : y;
+        channels = out;
+      }
+    }
+    x = convBn(tf, x, 'top', tf.layers.conv2d({name: 'top_conv', filters: 1280, kernelSize: 1, useBias: false}),
+               'relu6');
+    x = tf.layers.globalAveragePooling2d({name: 'pool'}).apply(x);
+    x = tf.layers.dense({name: 'logits', units: classes}).apply(x);
+    return tf.model({name: 'mobilenet_v2', inputs: input, outputs: x});
+  }
+
+  /**
+   * ResNet-style basic blocks (conv-bn-relu, conv-bn, Add, relu; a strided
+   * 1x1 conv-bn shortcut where the shape changes): two at size x size x
+   * width, two at half the size and twice the width.
+   */
+  function resNetBlocks(tf, {size = 28, width = 32} = {}) {
+    const input = tf.input({shape: [size, size, width], name: 'input'});
+    let x = input;
+    let channels = width;
+    [[width, 1], [width, 1], [2 * width, 2], [2 * width, 1]].forEach(([filters, stride], i) => {
+      const name = `res${i}`;
+      let y = convBn(tf, x, `${name}_a`, tf.layers.conv2d({name: `${name}_a`, filters, kernelSize: 3,
+        strides: stride, padding: 'same', useBias: false}), 'relu');
+      y = convBn(tf, y, `${name}_b`, tf.layers.conv2d({name: `${name}_b`, filters, kernelSize: 3,
+        padding: 'same', useBias: false}), null);
+      let shortcut = x;
+      if (stride !== 1 || channels !== filters) {
+        shortcut = convBn(tf, x, `${name}_short`, tf.layers.conv2d({name: `${name}_short`, filters,
+          kernelSize: 1, strides: stride, useBias: false}), null);
+      }
+      x = tf.layers.add({name: `${name}_add`}).apply([shortcut, y]);
+      x = tf.layers.reLU({name: `${name}_out`}).apply(x);
+      channels = filters;
+    });
+    return tf.model({name: 'resnet_blocks', inputs: input, outputs: x});
+  }
+
+  /** A small CNN: three conv-bn-relu blocks, a dense-bn-relu, a dense head. */
+  function smallCnn(tf, {size = 32} = {}) {
+    const input = tf.input({shape: [size, size, 3], name: 'input'});
+    let x = input;
+    [16, 32, 64].forEach((filters, i) => {
+      x = convBn(tf, x, `conv${i}`, tf.layers.conv2d({name: `conv${i}`, filters, kernelSize: 3,
+        strides: i === 0 ? 1 : 2, padding: 'same'}), 'relu');
+    });
+    x = tf.layers.globalAveragePooling2d({name: 'pool'}).apply(x);
+    x = convBn(tf, x, 'fc', tf.layers.dense({name: 'fc', units: 64}), 'relu');
+    x = tf.layers.dense({name: 'logits', units: 10}).apply(x);
+    return tf.model({name: 'small_cnn', inputs: input, outputs: x});
+  }
+
+  /**
+   * Deterministic weights for every layer of `model` (nested models too):
+   * kernels uniform in the Glorot range, biases small, and batch norm
+   * statistics as trained networks have them (gamma around 1, beta and mean
+   * of order 0.1-1, variances from 0.05 to 2).
+   */
+  function randomizeWeights(tf, model, seed = 1) {
+    const next = stats.prng(seed);
+    const uniform = (lo, hi) => lo + (hi - lo) * next();
+    const ranges = {
+      gamma: [0.5, 1.5], beta: [-0.5, 0.5], moving_mean: [-0.5, 0.5], moving_variance: [0.05, 2],
+      bias: [-0.1, 0.1], alpha: [0.05, 0.3],
+    };
+    const values = model.weights.map((w) => {
+      const shape = w.shape;
+      const size = shape.reduce((a, b) => a * b, 1);
+      const kind = w.originalName.split('/').pop();
+      let range = ranges[kind];
+      if (range === undefined) {  // a kernel
+        const fanOut = shape[shape.length - 1];
+        const limit = Math.sqrt(6 / (size / fanOut + fanOut));
+        range = [-limit, limit];
+      }
+      return tf.tensor(Float32Array.from({length: size}, () => uniform(range[0], range[1])), shape);
+    });
+    model.setWeights(values);
+    tf.dispose(values);
+    return model;
+  }
+
+  const api = {mobileNetV2, resNetBlocks, smallCnn, randomizeWeights};
+  if (typeof module === 'object' && module.exports) module.exports = api;
+  else root.tfbniModels = api;
+})(typeof globalThis !== 'undefined' ? globalThis : this);

@@ -1,0 +1,245 @@
+#!/usr/bin/env node
+/*
+ * End-to-end bench: whole models (MobileNetV2 at 224x224x3, a ResNet-style
+ * block stack at 28x28x32, a small CNN at 32x32x3; batch 1) as built with tf.layers ("stock"),
+ * after replaceBatchNormalization ("replace"), after foldBatchNormalization
+ * ("fold") and after foldBatchNormalization({stockLayersOnly: true})
+ * ("fold-stock").
+ *
+ *   npm run build && node bench/models.js [--backend cpu|wasm|webgl|webgpu] [--reps N] [--models a,b] [--json]
+ *
+ * What is timed: model.predict(x) and reading the result (dataSync() in
+ * Node, await data() in the browser), i.e. what a user waits for, output
+ * allocation included. After warm-up runs, the variants run interleaved
+ * (the order rotates each repetition); the table shows each variant's
+ * median and minimum time and its speed-up over stock: the median of the
+ * per-repetition ratios stock/variant (robust to load that changes during
+ * the run) and the ratio of the minimums (warm).
+ *
+ * cpu and wasm run in Node; webgl and webgpu in headless Chromium (software
+ * GL / SwiftShader Vulkan on a machine without a GPU: relative timings only).
+ * Weights and statistics are random (bench/model_builders.js): nothing is
+ * downloaded. Loaded in a page, this file defines window.tfbniModelsBench.
+ */
+(function (root) {
+  'use strict';
+  const inNode = typeof module === 'object' && module.exports;
+
+  const VARIANTS = ['stock', 'replace', 'fold', 'fold-stock'];
+  const MODELS = {
+    mobilenetv2: (tf, B) => B.mobileNetV2(tf, {size: 224}),
+    resnet: (tf, B) => B.resNetBlocks(tf, {size: 28, width: 32}),
+    smallcnn: (tf, B) => B.smallCnn(tf, {size: 32}),
+  };
+
+  /**
+   * The measurement, given the tf namespace, the plugin (tfbni), the model
+   * builders and tools/stats.js. opts: {models, reps, warmup, readAsync}.
+   */
+  async function measure(tf, tfbni, B, S, opts) {
+    const now = typeof performance !== 'undefined' ? () => performance.now() : () => Date.now();
+    const progress = opts.onProgress || (() => {});
+    const backend = tf.getBackend();
+    const result = {backend, reps: opts.reps, models: []};
+    // On cpu the fused layers run their bias + activation as one pass of their own;
+    // 'fold (tf.fused)' runs the same folded model through tf.fused's cpu kernels.
+    const all = tf.getBackend() === 'cpu' ? [...VARIANTS, 'fold (tf.fused)'] : VARIANTS;
+    result.variants = all;
+    for (const name of opts.models) {
+      // Models are built and folded on opts.buildOn when given: folding reads the
+      // weights synchronously, which webgpu in headless Chromium does not survive.
+      if (opts.buildOn) await tf.setBackend(opts.buildOn);
+      const stock = B.randomizeWeights(tf, MODELS[name](tf, B), 1);
+      const folded = tfbni.foldBatchNormalization(stock);
+      const models = {
+        stock,
+        replace: tfbni.replaceBatchNormalization(stock),
+        fold: folded.model,
+        'fold-stock': tfbni.foldBatchNormalization(stock, {stockLayersOnly: true}).model,
+        'fold (tf.fused)': folded.model,
+      };
+      if (opts.buildOn) await tf.setBackend(backend);
+      const x = tf.randomUniform([1, ...stock.inputs[0].shape.slice(1)], -1, 1, 'float32', 5);
+      const run = async (variant) => {
+        tfbni.setFusedCpuEpilogue(variant !== 'fold (tf.fused)');
+        const start = now();
+        const y = models[variant].predict(x);
+        if (opts.readAsync) await y.data(); else y.dataSync();
+        const ms = now() - start;
+        y.dispose();
+        tfbni.setFusedCpuEpilogue(true);
+        return ms;
+      };
+      // The outputs must agree before their speed means anything.
+      const reference = stock.predict(x);
+      const peak = tf.tidy(() => tf.max(tf.abs(reference)));
+      const scale = (await peak.data())[0];
+      peak.dispose();
+      const maxDiff = {};
+      const unavailable = {};
+      for (const v of all.slice(1)) {
+        tfbni.setFusedCpuEpilogue(v !== 'fold (tf.fused)');
+        try {
+          const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(models[v].predict(x), reference))));
+          maxDiff[v] = (await diff.data())[0] / scale;
+          diff.dispose();
+        } catch (e) {  // e.g. no BatchNormInference kernel for this backend in this build
+          unavailable[v] = String(e.message || e).split('\n')[0];
+        } finally {
+          tfbni.setFusedCpuEpilogue(true);
+        }
+      }
+      const variants = all.filter((v) => !(v in unavailable));
+      reference.dispose();
+      for (let i = 0; i < opts.warmup; i++) for (const v of variants) await run(v);
+      const times = Object.fromEntries(variants.map((v) => [v, []]));
+      for (let r = 0; r < opts.reps; r++) {
+        for (let k = 0; k < variants.length; k++) {
+          const v = variants[(r + k) % variants.length];
+          times[v].push(await run(v));
+        }
+        progress(`${name} rep ${r + 1}/${opts.reps}`);
+      }
+      const row = {model: name, layers: tfbni.formatFoldReport(folded.report).split('\n')[0], variants: {},
+                   unavailable};
+      for (const v of variants) {
+        row.variants[v] = {
+          medianMs: S.median(times[v]),
+          minMs: S.minimum(times[v]),
+          speedup: S.medianRatio(times.stock, times[v]),
+          minSpeedup: S.minimum(times.stock) / S.minimum(times[v]),
+          maxRelDiff: maxDiff[v] ?? 0,
+        };
+      }
+      result.models.push(row);
+      x.dispose();
+      for (const v of VARIANTS) models[v].dispose();  // 'fold (tf.fused)' is models.fold
+    }
+    return result;
+  }
+
+  function formatModelsTable(result) {
+    const lines = [
+      `backend ${result.backend}, batch 1, ${result.reps} interleaved repetitions; ` +
+          'speed-up = stock time / variant time (median of per-repetition ratios; ratio of minimums)',
+      '',
+      '| model | variant | median ms | min ms | speed-up (median) | speed-up (min) | max rel. diff |',
+      '|---|---|---:|---:|---:|---:|---:|',
+    ];
+    for (const row of result.models) {
+      for (const v of result.variants) {
+        const r = row.variants[v];
+        if (r === undefined) {
+          lines.push(`| ${row.model} | ${v} | n/a | n/a | n/a | n/a | ${row.unavailable[v]} |`);
+          continue;
+        }
+        lines.push(`| ${row.model} | ${v} | ${r.medianMs.toFixed(1)} | ${r.minMs.toFixed(1)} | ` +
+                   `${r.speedup.toFixed(2)}x | ${r.minSpeedup.toFixed(2)}x | ${r.maxRelDiff.toExponential(1)} |`);
+      }
+    }
+    return lines.join('\n');
+  }
+
+  if (!inNode) {
+    root.tfbniModelsBench = (opts) => measure(root.tf, root.tfbni, root.tfbniModels, root.tfbniStats, opts);
+    return;
+  }
+
+  const DEFAULT_REPS = {cpu: 5, wasm: 9, webgl: 9, webgpu: 9};
+  const CHROMIUM_FLAGS = [
+    '--headless=new', '--no-sandbox', '--disable-background-networking', '--disable-component-update',
+    '--disable-sync', '--no-first-run', '--disable-quic', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist',
+  ];
+  const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader'];
+
+  async function runInNode(backend, opts) {
+    const tf = require('@tensorflow/tfjs');
+    if (backend === 'wasm') require('@tensorflow/tfjs-backend-wasm');
+    const tfbni = require('../dist/index.cjs');
+    if (!(await tf.setBackend(backend))) throw new Error(`the ${backend} backend did not initialize`);
+    const warn = console.warn;  // the cpu backend's "use tfjs-node" banner is not bench output
+    console.warn = (...a) => { if (!String(a[0]).includes('tfjs-node')) warn(...a); };
+    try {
+      return await measure(tf, tfbni, require('./model_builders.js'), require('../tools/stats.js'), opts);
+    } finally {
+      console.warn = warn;
+    }
+  }
+
+  async function runInBrowser(backend, opts) {
+    const fs = require('fs');
+    const {chromium} = require('playwright-core');
+    const {startServer} = require('../tools/static_server.js');
+    const executablePath = process.env.CHROME_PATH || '/usr/bin/chromium';
+    if (!fs.existsSync(executablePath)) {
+      throw new Error(`No Chromium at ${executablePath}: install Debian's chromium or set CHROME_PATH.`);
+    }
+    const server = await startServer();
+    let browser;
+    try {
+      const args = backend === 'webgpu' ? [...CHROMIUM_FLAGS, ...WEBGPU_FLAGS] : CHROMIUM_FLAGS;
+      browser = await chromium.launch({executablePath, args, headless: true});
+      const page = await browser.newPage();
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(e.message));
+      if (opts.onProgress) await page.exposeFunction('tfbniBenchProgress', (m) => opts.onProgress(m));
+      // An HTML page of the server's origin (WebGPU needs http://127.0.0.1, not
+      // about:blank) that loads tf.min.js and the plugin as a user would.
+      await page.goto(`${server.url}/test/browser/harness.html`);
+      const scripts = [
+        ...(backend === 'webgpu' ? ['/node_modules/@tensorflow/tfjs-backend-webgpu/dist/tf-backend-webgpu.min.js'] : []),
+        '/tools/stats.js', '/bench/model_builders.js', '/bench/models.js'];
+      for (const src of scripts) await page.addScriptTag({url: server.url + src});
+      if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
+      return await page.evaluate(async ({backend, opts, progress}) => {
+        if (!(await tf.setBackend(backend))) throw new Error(`the ${backend} backend did not initialize`);
+        if (progress) opts.onProgress = (m) => window.tfbniBenchProgress(m);
+        return window.tfbniModelsBench(opts);
+      }, {backend, opts: {...opts, onProgress: undefined, readAsync: true,
+                          buildOn: backend === 'webgpu' ? 'cpu' : undefined},
+          progress: opts.onProgress != null});
+    } finally {
+      if (browser) await browser.close();
+      await server.close();
+    }
+  }
+
+  /**
+   * Runs the bench on one backend: {backend = 'cpu', reps, warmup = 2,
+   * models = all, onProgress}. Needs dist/ (npm run build).
+   */
+  async function runModelsBench(options = {}) {
+    const backend = options.backend || 'cpu';
+    const opts = {
+      models: options.models || Object.keys(MODELS),
+      reps: options.reps || DEFAULT_REPS[backend],
+      warmup: options.warmup ?? 2,
+      onProgress: options.onProgress,
+    };
+    const unknown = opts.models.filter((m) => !(m in MODELS));
+    if (unknown.length) throw new Error(`unknown model ${unknown[0]}; the models are ${Object.keys(MODELS).join(', ')}`);
+    if (backend === 'cpu' || backend === 'wasm') return runInNode(backend, opts);
+    if (backend === 'webgl' || backend === 'webgpu') return runInBrowser(backend, opts);
+    throw new Error(`unknown backend '${backend}'; use cpu, wasm, webgl or webgpu`);
+  }
+
+  module.exports = {runModelsBench, formatModelsTable, measure, VARIANTS, MODELS};
+
+  if (require.main === module) {
+    const args = process.argv.slice(2);
+    const value = (flag) => (args.includes(flag) ? args[args.indexOf(flag) + 1] : undefined);
+    const started = Date.now();
+    runModelsBench({
+      backend: value('--backend'),
+      reps: value('--reps') ? Number(value('--reps')) : undefined,
+      models: value('--models') ? value('--models').split(',') : undefined,
+      onProgress: (m) => process.stderr.write(`  ${m}\n`),
+    }).then((result) => {
+      process.stdout.write(args.includes('--json') ? JSON.stringify(result, null, 2) + '\n' :
+                           `${formatModelsTable(result)}\n(${((Date.now() - started) / 1000).toFixed(0)} s)\n`);
+    }, (e) => {
+      process.stderr.write(`bench/models.js: ${e.stack || e}\n`);
+      process.exit(1);
+    });
+  }
+})(typeof globalThis !== 'undefined' ? globalThis : this);
