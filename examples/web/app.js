@@ -13,7 +13,8 @@
  * `tfbniWebglBench` (bench/webgl.js). Errors are shown on the page; when
  * finished, document.body.dataset.status is 'done' (or 'error') and
  * window.demoResults holds the numbers. URL parameters: ?backend=cpu (or any
- * registered backend), ?repeats=N, ?all (also the largest bench shapes).
+ * registered backend), ?repeats=N, ?all (also the largest bench shapes),
+ * ?quick (shapes up to 1M elements, 2 repetitions: what the test opens).
  */
 (function () {
   'use strict';
@@ -175,7 +176,8 @@
 
   // 3. Speed-up over tf.batchNorm ---------------------------------------------
 
-  const LARGEST_DEFAULT = 4e6;   // elements: larger bench shapes only with ?all (slow on software GL)
+  // Elements: larger bench shapes only with ?all (slow on software GL); ?quick keeps the small ones.
+  const LARGEST = params.has('all') ? Infinity : params.has('quick') ? 1e6 : 4e6;
   const shapeLabel = (r) => `[${r.shape}] ${r.axis === 1 ? 'axis 1' : 'axis -1'}`;
   const verdictOf = (ratio) => (ratio >= 1.05 ? 'win' : ratio <= 0.95 ? 'loss' : 'tie');
   const COLORS = {win: '#188038', tie: '#9aa0a6', loss: '#c5221f'};
@@ -253,9 +255,8 @@
       $('bench-method').textContent = `The speed-up is measured on the webgl backend only (this page runs on ${tf.getBackend()}).`;
       return;
     }
-    const shapes = window.TFBNI_BENCH_SHAPES.filter(({shape}) =>
-        params.has('all') || shape.reduce((a, b) => a * b, 1) <= LARGEST_DEFAULT);
-    const repeats = Number(params.get('repeats')) || 3;
+    const shapes = window.TFBNI_BENCH_SHAPES.filter(({shape}) => shape.reduce((a, b) => a * b, 1) <= LARGEST);
+    const repeats = Number(params.get('repeats')) || (params.has('quick') ? 2 : 3);
     $('bench-method').textContent =
         `Each shape: chains of dependent ops (ours, tf.batchNorm, tf.add(x, 0)) sampled in turn, one ` +
         `readback per chain timed alone and subtracted; medians of ${repeats} repetitions (${2 * repeats} ` +
