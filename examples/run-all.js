@@ -1,36 +1,33 @@
 #!/usr/bin/env node
 /*
- * Runs every example in order, each in its own Node process, with a header
- * per example; exits non-zero if any fails.
+ * Runs every example (examples/*.js), each in its own Node process, with a
+ * header each; exits non-zero if any fails.
  *
  *   npm run examples                         (builds first)
  *   node examples/run-all.js [name ...]      (e.g. op_directly sequential_model)
- *
- * make_converted_model.js writes into a temporary directory here, so running
- * the examples never rewrites the committed examples/data/converted_model/;
- * load_converted_model.js loads the committed files.
  */
 'use strict';
 const {spawnSync} = require('child_process');
 const fs = require('fs');
-const os = require('os');
 const path = require('path');
 
 const ROOT = path.resolve(__dirname, '..');
+// The basics first, then any other example (fold_model, train_model, ...) by name.
+const FIRST = ['op_directly', 'sequential_model', 'load_converted_model'];
+
+function allExamples() {
+  const names = fs.readdirSync(__dirname).filter((f) => f.endsWith('.js') && f !== 'run-all.js')
+                    .map((f) => f.slice(0, -3));
+  const rank = (n) => (FIRST.includes(n) ? FIRST.indexOf(n) : FIRST.length);
+  return names.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
 
 function main() {
-  const TMP = '<temp dir>';   // replaced by a fresh temporary directory
-  const examples = [
-    {name: 'op_directly', args: []},
-    {name: 'sequential_model', args: []},
-    {name: 'make_converted_model', args: [TMP]},
-    {name: 'load_converted_model', args: []},
-  ];
-  const wanted = process.argv.slice(2).map((n) => n.replace(/\.js$/, ''));
-  const unknown = wanted.filter((n) => !examples.some((e) => e.name === n));
+  const examples = allExamples();
+  const wanted = process.argv.slice(2).map((n) => path.basename(n).replace(/\.js$/, ''));
+  const unknown = wanted.filter((n) => !examples.includes(n));
   if (unknown.length > 0) {
-    console.error(`run-all: unknown example(s) ${unknown.join(', ')}; ` +
-                  `the examples are ${examples.map((e) => e.name).join(', ')}.`);
+    console.error(`run-all: unknown example(s) ${unknown.join(', ')}; the examples are ${examples.join(', ')}.`);
     return 2;
   }
   if (!fs.existsSync(path.join(ROOT, 'dist', 'index.cjs'))) {
@@ -38,29 +35,20 @@ function main() {
                   "('npm run examples' builds and runs the examples).");
     return 2;
   }
-  const selected = wanted.length > 0 ? examples.filter((e) => wanted.includes(e.name)) : examples;
+  const selected = wanted.length > 0 ? wanted : examples;
   const failed = [];
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tfbni-examples-'));
-  try {
-    selected.forEach(({name, args}, i) => {
-      const script = path.join('examples', `${name}.js`);
-      console.log(`\n${'='.repeat(78)}\n[${i + 1}/${selected.length}] node ${[script, ...args].join(' ')}` +
-                  `\n${'='.repeat(78)}`);
-      const started = Date.now();
-      const realArgs = args.map((a) => (a === TMP ? tmp : a));
-      const result = spawnSync(process.execPath, [script, ...realArgs], {cwd: ROOT, stdio: 'inherit'});
-      const seconds = ((Date.now() - started) / 1000).toFixed(1);
-      const ok = result.status === 0;
-      if (!ok) failed.push(name);
-      const how = result.error ? result.error.message :
-          result.signal ? `signal ${result.signal}` : `exit code ${result.status}`;
-      console.log(`--- ${name}: ${ok ? 'OK' : `FAILED (${how})`} in ${seconds} s`);
-    });
-  } finally {
-    fs.rmSync(tmp, {recursive: true, force: true});
-  }
-  const passed = selected.length - failed.length;
-  console.log(`\nrun-all: ${passed}/${selected.length} examples passed` +
+  selected.forEach((name, i) => {
+    const script = path.join('examples', `${name}.js`);
+    console.log(`\n${'='.repeat(78)}\n[${i + 1}/${selected.length}] node ${script}\n${'='.repeat(78)}`);
+    const started = Date.now();
+    const result = spawnSync(process.execPath, [script], {cwd: ROOT, stdio: 'inherit'});
+    const how = result.error ? result.error.message :
+        result.signal ? `signal ${result.signal}` : `exit code ${result.status}`;
+    if (result.status !== 0) failed.push(name);
+    console.log(`--- ${name}: ${result.status === 0 ? 'OK' : `FAILED (${how})`} in ` +
+                `${((Date.now() - started) / 1000).toFixed(1)} s`);
+  });
+  console.log(`\nrun-all: ${selected.length - failed.length}/${selected.length} examples passed` +
               (failed.length ? `; failed: ${failed.join(', ')}` : ''));
   return failed.length ? 1 : 0;
 }

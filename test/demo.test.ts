@@ -1,8 +1,11 @@
 /**
  * The browser demo (examples/web, `npm run demo`) in headless Chromium: it
- * must finish on the webgl backend without errors, render its result tables
- * with values that match the formula, and draw the timing chart. A
- * screenshot is saved to test/artifacts/demo.png (gitignored).
+ * must finish on the webgl backend without errors, show the layer and the
+ * converted model agreeing with the cpu backend, and chart the speed-up
+ * over tf.batchNorm with a 1x line and an explanation. The page is opened
+ * with ?quick (the bench shapes up to 1M elements): the
+ * larger shapes take minutes on a software GPU. A screenshot is saved to
+ * test/artifacts/demo.png (gitignored). Speed is shown, never asserted.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -12,16 +15,14 @@ import {BrowserSession, describeInBrowser, startBrowser} from './helpers/browser
 
 const ROOT = path.resolve(__dirname, '..');
 const SCREENSHOT = path.join(ROOT, 'test', 'artifacts', 'demo.png');
-const DEMO_TIMEOUT_MS = 90000;
+const DEMO_TIMEOUT_MS = 150000;
 
 interface DemoResults {
   backend: string;
   gpu: string;
-  errors?: string[];
-  layer?: {values: number[], vsCpu: number, vsFormula: number, tolerance: number};
-  model?: {replaced: number, diff: number, tolerance: number, logits: number[][]};
-  bench?: {rows: Array<{label: string, size: number, ours: number, theirs: number}>,
-           seconds: number, chain: number, repeats: number};
+  layer?: {values: number[], x: number[], diff: number, tolerance: number};
+  model?: {replaced: number, diff: number, tolerance: number};
+  bench?: {rows: Array<{shape: number[], axis: number, speedup: number}>, repeats: number, renderer: string};
 }
 
 const text = (page: Page, selector: string) => page.locator(selector).innerText();
@@ -33,7 +34,6 @@ describeInBrowser('browser demo (examples/web/index.html)', () => {
   let results: DemoResults|undefined;
   let pageErrors: string[] = [];
 
-  /** One part of window.demoResults, or an error quoting what the page shows. */
   function part<K extends 'layer'|'model'|'bench'>(key: K): NonNullable<DemoResults[K]> {
     const value = results?.[key];
     if (value == null) {
@@ -45,11 +45,10 @@ describeInBrowser('browser demo (examples/web/index.html)', () => {
 
   beforeAll(async () => {
     session = await startBrowser();
-    page = await session.open('/');
+    page = await session.open('/?quick');
     await page.setViewportSize({width: 1000, height: 900});
     await page.waitForFunction(
-        () => ['done', 'error'].includes(document.body.dataset.status ?? ''), null,
-        {timeout: DEMO_TIMEOUT_MS});
+        () => ['done', 'error'].includes(document.body.dataset.status ?? ''), null, {timeout: DEMO_TIMEOUT_MS});
     status = await page.evaluate(() => document.body.dataset.status);
     results = await page.evaluate(() => (window as unknown as {demoResults?: DemoResults}).demoResults);
     pageErrors = await page.locator('#errors pre').allInnerTexts();
@@ -62,86 +61,48 @@ describeInBrowser('browser demo (examples/web/index.html)', () => {
     await session?.close();
   });
 
-  it('finishes with status "done" and shows no error', async () => {
+  it('finishes with status "done" on webgl and shows no error', async () => {
     expect({status, errors: pageErrors}).toEqual({status: 'done', errors: []});
-    expect(await page.locator('#errors').isHidden()).toBe(true);
-    expect(await text(page, '#status')).toBe('done');
-  });
-
-  it('runs on webgl and shows the GPU it ran on', async () => {
     expect(results?.backend).toBe('webgl');
     expect(await text(page, '#backend')).toBe('webgl');
-    const gpu = await text(page, '#gpu');
-    expect(gpu).not.toBe('-');
-    expect(gpu.length).toBeGreaterThan(3);
-    expect(await text(page, '#webgl')).toMatch(/WebGL/);
+    expect((await text(page, '#gpu')).length).toBeGreaterThan(3);
     expect(await text(page, '#versions')).toMatch(/TensorFlow\.js 4\.\d+\.\d+, tfjs-batchnorm-inference \d/);
   });
 
-  it('renders the layer outputs on webgl, agreeing with the formula computed here', async () => {
+  it('runs the MATLAB layer on webgl, agreeing with the formula', () => {
     const layer = part('layer');
-    const matlab = JSON.parse(
-        fs.readFileSync(path.join(ROOT, 'examples', 'data', 'matlab_batchnorm.json'), 'utf8'));
-    const flat = (a: unknown) => (a as number[][][]).flat(2);
-    const [mean, variance, scale, offset] =
-        [matlab.TrainedMean, matlab.TrainedVariance, matlab.Scale, matlab.Offset].map(flat);
-    const rows = await page.locator('#layer-table tbody tr').evaluateAll(
-        (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent ?? '')));
-    expect(rows).toHaveLength(16);  // [1, 2, 2, 4]: 4 pixels x 4 channels
-    const header = await page.locator('#layer-table thead th').allInnerTexts();
-    expect(header).toContain('y on webgl');
-    expect(layer.values).toHaveLength(16);
-    rows.forEach((cells, i) => {
-      const c = Number(cells[1]);
-      const x = Number(cells[2]);
-      const expected = scale[c] * (x - mean[c]) / Math.sqrt(variance[c] + matlab.Epsilon) + offset[c];
-      expect(c).toBe(i % 4);
-      expect(Math.abs(layer.values[i] - expected)).toBeLessThan(1e-4);
-      expect(Math.abs(Number(cells[3]) - expected)).toBeLessThan(2e-5);  // shown with 5 decimals
-      expect(Math.abs(Number(cells[4]) - expected)).toBeLessThan(2e-5);  // the cpu column
+    const matlab = JSON.parse(fs.readFileSync(path.join(ROOT, 'examples', 'data', 'matlab_batchnorm.json'), 'utf8'));
+    const [mean, variance, scale, offset] = [matlab.TrainedMean, matlab.TrainedVariance, matlab.Scale,
+                                             matlab.Offset].map((a: number[][][]) => a.flat(2));
+    expect(layer.values).toHaveLength(2 * matlab.NumChannels);
+    layer.values.forEach((y, i) => {
+      const c = i % matlab.NumChannels;
+      const expected = scale[c] * (layer.x[i] - mean[c]) / Math.sqrt(variance[c] + matlab.Epsilon) + offset[c];
+      expect(Math.abs(y - expected)).toBeLessThan(1e-4);
     });
-    expect(layer.vsCpu).toBeLessThanOrEqual(layer.tolerance);
-    expect(layer.vsFormula).toBeLessThanOrEqual(layer.tolerance);
-    expect(layer.tolerance).toBeLessThanOrEqual(1e-4);
-    expect(await page.locator('#layer-summary .pass').count()).toBe(2);
-    expect(await page.locator('#layer-summary .fail').count()).toBe(0);
+    expect(layer.diff).toBeLessThanOrEqual(layer.tolerance);
   });
 
-  it('renders the converted Keras model on webgl, agreeing with the original on cpu', async () => {
+  it('runs the converted Keras model on webgl, agreeing with the original on cpu', async () => {
     const model = part('model');
     expect(model.replaced).toBe(3);
     expect(model.diff).toBeLessThanOrEqual(model.tolerance);
-    expect(await page.locator('#model-table tbody tr').count()).toBe(6);  // 3 samples x 2 models
-    expect(await text(page, '#model-table')).toContain('BatchNormInference (converted), webgl');
-    expect(await text(page, '#model-summary')).toContain('3 BatchNormalization layers replaced');
-    expect(await page.locator('#model-summary .pass').count()).toBe(1);
+    expect(await page.locator('#model-table tbody tr').count()).toBe(6);
   });
 
-  it('draws the timing chart and its table', async () => {
+  it('charts the speed-up per shape with a 1x line, a table and what the numbers mean', async () => {
     const bench = part('bench');
-    expect(bench.chain).toBeGreaterThanOrEqual(20);
     expect(bench.rows.length).toBeGreaterThanOrEqual(3);
-    for (const row of bench.rows) {
-      expect(Number.isFinite(row.ours) && row.ours >= 0).toBe(true);
-      expect(Number.isFinite(row.theirs) && row.theirs >= 0).toBe(true);
-    }
-    expect(bench.rows.some((r) => r.ours > 0 && r.theirs > 0)).toBe(true);
-    const bars = await page.locator('#bench-svg rect[data-kind]').evaluateAll(
-        (rects) => rects.map((r) => {
-          const box = (r as SVGGraphicsElement).getBBox();
-          return {kind: r.getAttribute('data-kind'), width: box.width, height: box.height};
-        }));
-    expect(bars).toHaveLength(2 * bench.rows.length);
-    expect(bars.filter((b) => b.kind === 'ours')).toHaveLength(bench.rows.length);
-    for (const bar of bars) {
-      expect(bar.width).toBeGreaterThan(0);
-      expect(bar.height).toBeGreaterThan(0);
-    }
-    const svgBox = await page.locator('#bench-svg').boundingBox();
-    expect(svgBox!.width).toBeGreaterThan(100);
-    expect(svgBox!.height).toBeGreaterThan(100);
+    for (const row of bench.rows) expect(Number.isFinite(row.speedup) && row.speedup > 0).toBe(true);
+    const bars = await page.locator('#bench-svg rect[data-kind="speedup"]').count();
+    expect(bars).toBe(bench.rows.length);
+    expect(await page.locator('#bench-svg line[data-kind="one"]').count()).toBe(1);
+    expect(await text(page, '#chart')).toContain('higher is better');
     expect(await page.locator('#bench-table tbody tr').count()).toBe(bench.rows.length);
-    expect(await text(page, '#bench-method')).toContain(`${bench.chain} dependent ops`);
+    const meaning = await text(page, '#bench-meaning');
+    expect(meaning).toMatch(/faster on/);
+    expect(meaning).toContain('dispatch-bound');
+    if (/swiftshader/i.test(bench.renderer)) expect(meaning).toContain('in software');
   });
 
   it('saved a screenshot', () => {

@@ -75,7 +75,12 @@ function startServer({root = ROOT, port = 0, host = '127.0.0.1'} = {}) {
         server,
         port: actual,
         url: `http://${host}:${actual}`,
-        close: () => new Promise((r) => server.close(() => r())),
+        // Also drops keep-alive sockets a browser may still hold, so that a test
+        // worker has no open handle left once the browser is gone.
+        close: () => new Promise((r) => {
+          server.close(() => r());
+          server.closeAllConnections();
+        }),
       });
     });
   });

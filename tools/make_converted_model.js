@@ -1,15 +1,16 @@
 #!/usr/bin/env node
 /*
- * Makes the small "converted Keras" model that load_converted_model.js loads:
+ * Makes the small "converted Keras" model that examples/load_converted_model.js
+ * and the browser demo load:
  * a channels-last convnet of conv2d + BatchNormalization + ReLU blocks, saved
  * in the tfjs layers format (model.json + one weights file), i.e. what
  * `tensorflowjs_converter --input_format keras` writes for a Keras model.
  *
- *   npm run build && node examples/make_converted_model.js [outputDir]
+ *   node tools/make_converted_model.js [outputDir]
  *
  * outputDir defaults to examples/data/converted_model/ (committed to the
  * repository). The output is deterministic - weights and non-trivial moving
- * statistics come from a fixed-seed generator - so running this again writes
+ * statistics come from tools/stats.js's seeded generator - so running this again writes
  * byte-identical files (with the same tfjs version: model.json records it).
  *
  * Only @tensorflow/tfjs is used (no tfjs-node): the model is saved with
@@ -20,19 +21,11 @@ const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
 const tf = require('@tensorflow/tfjs');
+const {prng} = require('./stats.js');
 
-const DEFAULT_DIR = path.join(__dirname, 'data', 'converted_model');
+const DEFAULT_DIR = path.join(__dirname, '..', 'examples', 'data', 'converted_model');
 const WEIGHTS_FILE = 'group1-shard1of1.bin';   // the converter's name for one shard
 const INPUT_SHAPE = [8, 8, 3];                   // H, W, C (channels last)
-
-/** A fixed-seed linear congruential generator: uniform numbers in [lo, hi). */
-function generator(seed) {
-  let state = seed >>> 0;
-  return (lo, hi) => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return lo + (hi - lo) * (state / 4294967296);
-  };
-}
 
 /** Three conv2d -> BatchNormalization -> ReLU blocks, pooling, a dense head. */
 function buildModel() {
@@ -59,7 +52,8 @@ function buildModel() {
 
 /** Deterministic weights: scaled conv/dense kernels and non-trivial BN statistics. */
 function setDeterministicWeights(model) {
-  const uniform = generator(20240521);
+  const next = prng(20240521);
+  const uniform = (lo, hi) => lo + (hi - lo) * next();
   const values = model.weights.map((w) => {
     const shape = w.shape;
     const size = shape.reduce((a, b) => a * b, 1);
