@@ -140,6 +140,33 @@ const GRAD_CASE_NAMES = [
   'dense activations [8,257] axis 1 (odd channel count)',
 ];
 
+/**
+ * Issue #9 F: results the folded form x*s + (beta - mean*s) got wrong because
+ * a term overflows the texture format while the inputs and the result fit
+ * (or the result is exactly an overflow). Each must come out finite (or the
+ * exact infinity) and within the format's tolerance, with the statistics on
+ * the CPU and in textures alike.
+ */
+const OVERFLOW_CASES: Record<'f32'|'f16', CaseSpec[]> = {
+  f32: [
+    {name: 'x = mean = 2e38, gamma 4: exact 0 (x*s and mean*s overflow float32)',
+      xShape: [1, 1], epsilon: 1e-3, x: [2e38], gamma: [4], beta: [0], mean: [2e38], variance: [1]},
+    {name: 'x = 1e38, mean = 0.5e38, gamma 10: exact +Inf (beta - mean*s overflows)',
+      xShape: [1, 1], epsilon: 1e-3, x: [1e38], gamma: [10], beta: [0], mean: [0.5e38], variance: [1]},
+    {name: 'x = 3e38, mean = -3e38, gamma 0.1: x - mean overflows, the result does not',
+      xShape: [1, 1], epsilon: 1e-3, x: [3e38], gamma: [0.1], beta: [0], mean: [-3e38], variance: [1]},
+    {name: 'mixed channels: one overflowing, one ordinary, one with an infinite scale',
+      xShape: [2, 3], axis: 1, epsilon: 0.5, x: [2e38, 1.5, 4, -2e38, -0.5, 2],
+      gamma: [4, 2, 1], beta: [0, 0.5, 1], mean: [2e38, 1, 2], variance: [1, 0.5, -0.5]},
+  ],
+  f16: [
+    {name: 'x = 700.5, mean = 700, variance 0, epsilon 1e-4: exact 50 (beta - mean*s = -70000 overflows half floats)',
+      xShape: [1, 1], epsilon: 1e-4, x: [700.5], gamma: [1], beta: [0], mean: [700], variance: [0]},
+    {name: 'x = 60000, mean = -60000, gamma 0.25: x - mean is beyond 65504, the result is not',
+      xShape: [1, 1], epsilon: 1e-3, x: [60000], gamma: [0.25], beta: [100], mean: [-60000], variance: [1]},
+  ],
+};
+
 interface PageCase {
   name: string; shape: number[]; axisArg?: number; epsilon: number;
   x: number[]; gamma: number[]; beta: number[]; mean: number[]; variance: number[];
@@ -403,6 +430,99 @@ describeInBrowser('BatchNormInference webgl kernel in headless Chromium', () => 
           expect(await page.evaluate(() => (window as any).harness.memory())).toEqual(start);
         });
       }
+
+      const format = config.profile === 'webgl-f16' ? 'f16' : 'f32';
+      for (const spec of OVERFLOW_CASES[format]) {
+        it(`no avoidable overflow (#9 F): ${spec.name}`, async () => {
+          const c = materialize(spec);
+          const failures: string[] = [];
+          for (const placement of ['cpu', 'gpu'] as const) {
+            const [r] = await page.evaluate(
+                ([cs, p]) => (window as any).harness.run(cs, p), [[toPage(c)], placement] as const);
+            const expected = referenceBatchNorm(c);
+            r.values?.forEach((v: number, i: number) => {
+              if (Number.isFinite(Math.fround(expected[i])) && !Number.isFinite(v)) {
+                failures.push(`statistics on ${placement}: [${i}] got ${v}, expected ${expected[i]}`);
+              }
+            });
+            failures.push(...checkResults([c], [r], config.profile)
+                              .map((f) => `statistics on ${placement}: ${f}`),
+                          ...checkLeaks([r]));
+          }
+          expectNoFailures(`(${config.profile})`, failures);
+        });
+      }
+
+      it('runs ONE program per call while the statistics are unchanged (params cache, #9 E)', async () => {
+        const base = config.cases.find(
+            (c) => c.name === 'channels-last image [2,5,7,16] axis -1, epsilon 1e-5')!;
+        const other = materialize({
+          name: 'other statistics', xShape: base.shape, axis: -1, epsilon: base.epsilon, seed: 77,
+        });
+        const before = await page.evaluate(() => (window as any).harness.memory());
+        const failures: string[] = [];
+        for (const placement of ['cpu', 'gpu'] as const) {
+          const out = await page.evaluate(
+              ([c, c2, p]) => (window as any).harness.cacheRuns(c, c2, p),
+              [toPage(base), toPage(other), placement] as const);
+          const runs: Array<{name: string, programs: string[], values: number[]}> = out.runs;
+          const own = (r: {programs: string[]}) => r.programs.filter((t) => t !== '-');
+          const folds = (r: {programs: string[]}) => own(r).filter((t) => t.startsWith('fold')).length;
+          const where = `statistics on ${placement}`;
+          // Which statistics each call used, for the reference.
+          const stats = [base, base, other, base, base, {...base, gamma: other.gamma}, {...base, gamma: other.gamma}];
+          runs.forEach((r, i) => {
+            const d = {...base, gamma: stats[i].gamma, beta: stats[i].beta, mean: stats[i].mean,
+                       variance: stats[i].variance};
+            if (compareWithReference(r.values, d, config.profile).length > 0) {
+              failures.push(`${where}, ${r.name}:\n` +
+                            formatMismatches(worstMismatches(r.values, d, config.profile)));
+            }
+            if (own(r).filter((t) => !t.startsWith('fold')).length !== 1) {
+              failures.push(`${where}, ${r.name}: ran [${r.programs}], expected one main program`);
+            }
+          });
+          // Unchanged statistics: the main program and nothing else.
+          for (const i of [1, 3, 6]) {
+            if (runs[i].programs.length !== 1) {
+              failures.push(`${where}, ${runs[i].name}: ran [${runs[i].programs}], expected ONE program`);
+            }
+          }
+          // New statistics (new dataIds): folded again, on the GPU when they live there.
+          const expectedFolds = placement === 'gpu' ? [1, 0, 1, 0, 1, 1, 0] : [0, 0, 0, 0, 0, 0, 0];
+          const gotFolds = runs.map(folds);
+          if (JSON.stringify(gotFolds) !== JSON.stringify(expectedFolds)) {
+            failures.push(`${where}: GPU folds per call ${gotFolds}, expected ${expectedFolds}`);
+          }
+          expect(runs[1].values).toEqual(runs[0].values);
+          // The cached params live as long as the statistics, then go.
+          expect(out.alive.numBytesInGPU).toBeGreaterThan(before.numBytesInGPU);
+          expect(out.after).toEqual(before);
+        }
+        expectNoFailures('(params cache)', failures);
+      });
+
+      it('uses new weights after setWeights on a layer, and releases everything with the model', async () => {
+        const base = config.cases.find(
+            (c) => c.name === 'channels-last image [2,5,7,16] axis -1, epsilon 1e-5')!;
+        const other = materialize({
+          name: 'new weights', xShape: base.shape, axis: -1, epsilon: base.epsilon, seed: 78,
+        });
+        const before = await page.evaluate(() => (window as any).harness.memory());
+        const out = await page.evaluate(
+            ([c, c2]) => (window as any).harness.layerRuns(c, c2), [toPage(base), toPage(other)] as const);
+        expect(out.names.length).toBe(4);
+        const failures: string[] = [];
+        const withNew = {...base, gamma: other.gamma, beta: other.beta, mean: other.mean, variance: other.variance};
+        for (const [name, values, d] of [['before setWeights', out.first, base],
+                                         ['after setWeights', out.second, withNew]] as const) {
+          if (compareWithReference(values, d, config.profile).length > 0) {
+            failures.push(`${name}:\n${formatMismatches(worstMismatches(values, d, config.profile))}`);
+          }
+        }
+        expectNoFailures('(layer weights)', failures);
+        expect(out.after).toEqual(before);
+      });
 
       it('compiles no new shader program for a new epsilon', async () => {
         const base = config.cases.find(

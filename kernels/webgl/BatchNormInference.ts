@@ -44,11 +44,13 @@ export function batchNormInference(args: {
   const packed = env().getBool('WEBGL_PACK');
   const statistics = [gamma, beta, mean, variance];
   const facts = textureFacts(backend, x, statistics, packed);
-  const {params, form} = channelParams(backend, statistics, facts.cpuStatistics, epsilon, packed);
+  const {params, form, marker} =
+      channelParams(backend, statistics, facts.cpuStatistics, epsilon, packed);
   const program = packed ?
       new BatchNormInferencePackedProgram(x.shape, axis, facts.xHasOutputLayout, form) :
       new BatchNormInferenceProgram(x.shape, axis, form);
-  return backend.runWebGLProgram(program, [x, params], 'float32');
+  return backend.runWebGLProgram(
+      program, [x, params], 'float32', form === 'guarded' ? [[marker]] : undefined);
 }
 
 export const batchNormInferenceConfig: KernelConfig = {

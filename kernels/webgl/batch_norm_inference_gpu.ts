@@ -8,8 +8,8 @@
  *   'folded'  params [2, C] = rows (s, t), s = gamma / sqrt(variance + eps),
  *             t = beta - mean * s:                    y = x * s + t
  *   'guarded' params [4, C] = rows (s, t, mean / 2, beta / 2), where t is
- *             +Inf for the channels that cannot be folded:
- *             y = x * s + t where t is finite, else
+ *             the uniform `marker` for the channels that cannot be folded:
+ *             y = x * s + t where |t| < marker, else
  *             y = ((x * 0.5 - mean / 2) * s + beta / 2) * 2
  *
  * Why two. The folded form is one multiply-add per element and its error is
@@ -20,7 +20,9 @@
  * expression avoids that: x - mean is computed first, and the halving (exact
  * for normal numbers) keeps x/2 - mean/2, (x - mean)*s/2 and the sum below the
  * largest float whenever the inputs and the result are representable. It
- * needs a second params fetch, taken only for channels flagged by t = Inf; so
+ * needs a second params fetch, taken only for channels flagged by t = marker
+ * (a finite value above every safe |t|: infinities do not survive every
+ * upload path, e.g. tfjs's half-float one turns them into NaN); so
  * the 'guarded' form costs a test per element on top of 'folded'. The kernel
  * uses 'folded' when a CPU fold finds every channel safe, 'guarded' otherwise
  * and always after a GPU fold (whose values it does not see). An infinite or
@@ -85,6 +87,9 @@ function texture2D(): string {
   return env().getNumber('WEBGL_VERSION') === 2 ? 'texture' : 'texture2D';
 }
 
+/** The 'guarded' form's uniform: the t value that flags a channel to compute centred. */
+const MARKER_UNIFORM = [{name: 'marker', type: 'float' as const}];
+
 /** Swizzles giving, per component of x's texel, its channel's first and second param row. */
 const SWIZZLES: Record<ChannelLayout, [string, string]> = {
   last: ['xyxy', 'zwzw'],
@@ -108,9 +113,11 @@ export class BatchNormInferencePackedProgram implements GPGPUProgram {
   packedInputs = true;
   packedOutput = true;
   enableShapeUniforms: boolean;
+  customUniforms?: Array<{name: string, type: 'float'}>;
 
   constructor(xShape: number[], axis: number, sameLayout: boolean, form: Form) {
     const rank = xShape.length;
+    if (form === 'guarded') this.customUniforms = MARKER_UNIFORM;
     this.outputShape = xShape;
     this.enableShapeUniforms = useShapeUniforms(rank);
     const layout = channelLayout(rank, axis);
@@ -121,7 +128,7 @@ export class BatchNormInferencePackedProgram implements GPGPUProgram {
         `getParams(${row}, c)`;
     const readX = sameLayout ? `${texture2D()}(x, resultUV)` : `getX(${coordsArgs(rank)})`;
     const centred = form === 'folded' ? '' : `
-        bvec4 unsafe = isinf(shift);
+        bvec4 unsafe = greaterThanEqual(abs(shift), vec4(marker));
         if (any(unsafe)) {
           vec4 q = ${fetch(2)};
           vec4 z = ((v * 0.5 - q.${s}) * scale + q.${t}) * 2.0;
@@ -154,13 +161,15 @@ export class BatchNormInferenceProgram implements GPGPUProgram {
   outputShape: number[];
   userCode: string;
   enableShapeUniforms: boolean;
+  customUniforms?: Array<{name: string, type: 'float'}>;
 
   constructor(xShape: number[], axis: number, form: Form) {
     const rank = xShape.length;
+    if (form === 'guarded') this.customUniforms = MARKER_UNIFORM;
     this.outputShape = xShape;
     this.enableShapeUniforms = useShapeUniforms(rank);
     const centred = form === 'folded' ? '' : `
-        if (isinf(shift)) {
+        if (abs(shift) >= marker) {
           y = ((v * 0.5 - getParams(2, c)) * scale + getParams(3, c)) * 2.0;
         }`;
     this.userCode = `

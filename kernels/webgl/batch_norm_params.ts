@@ -12,14 +12,16 @@
  *  - or on the GPU (fold_params_gpu.ts) when they live in textures: always
  *    'guarded', with epsilon float32-rounded.
  *
- * A channel is safe to fold when its scale s and shift t = beta - mean*s are
- * representable in the texture format and |t| <= shiftLimit():
+ * A channel is safe to fold when its scale s is representable in the texture
+ * format and its shift t = beta - mean*s has |t| <= formatLimits().shiftLimit:
  *  - float32 textures: 2^100. Then x*s cannot overflow when the result y is
  *    representable (|x*s| <= |y| + |t| stays below the largest float32 plus
  *    half an ulp, 2^103), and the float32 rounding of x*s and t stays inside
  *    the tolerance relative to the terms.
- *  - half-float textures: 65504, the largest half float (t is stored in one).
+ *  - half-float textures: 65000 (t is stored as a half float, largest 65504).
  *    The arithmetic is float32, so x*s cannot overflow for half-float x.
+ * An unsafe channel's t is stored as `marker`, a finite value above every
+ * safe |t| after rounding to the format (2^127, resp. 65504).
  */
 import {env, TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
@@ -31,27 +33,30 @@ import {Form} from './batch_norm_inference_gpu';
 import {FoldParamsPackedProgram, FoldParamsProgram, foldUniforms} from './fold_params_gpu';
 
 const HALF_FLOAT_MAX = 65504;
-const FLOAT32_SHIFT_LIMIT = 2 ** 100;
 
 /** Whether the backend stores tensors in half-float textures (flags read per call). */
 export function halfFloatTextures(): boolean {
   return !env().getBool('WEBGL_RENDER_FLOAT32_ENABLED');
 }
 
-/** The largest |shift| the folded form keeps, by texture format (see above). */
-export function shiftLimit(halfFloat: boolean): number {
-  return halfFloat ? HALF_FLOAT_MAX : FLOAT32_SHIFT_LIMIT;
+/** The largest safe |shift|, the largest |scale| and the marker, by texture format (see above). */
+export function formatLimits(halfFloat: boolean):
+    {shiftLimit: number, scaleLimit: number, marker: number} {
+  return halfFloat ? {shiftLimit: 65000, scaleLimit: HALF_FLOAT_MAX, marker: HALF_FLOAT_MAX} :
+                     {shiftLimit: 2 ** 100, scaleLimit: Infinity, marker: 2 ** 127};
 }
 
 export interface Params {
   /** [2, C] ('folded') or [4, C] ('guarded'). */
   params: TensorInfo;
   form: Form;
+  /** The t value flagging an unsafe channel (uniform of the 'guarded' main program). */
+  marker: number;
 }
 
 /**
  * Folds in float64 and rounds once to float32: rows (s, t) when every channel
- * is safe ('folded'), else rows (s, t or +Inf where unsafe, mean/2, beta/2).
+ * is safe ('folded'), else rows (s, t or the marker where unsafe, mean/2, beta/2).
  */
 export function foldOnCpu(
     gamma: ArrayLike<number>, beta: ArrayLike<number>, mean: ArrayLike<number>,
@@ -59,10 +64,9 @@ export function foldOnCpu(
     {values: Float32Array, form: Form} {
   const channels = gamma.length;
   const {scale, shift} = foldChannelParams(gamma, beta, mean, variance, epsilon);
-  const limit = shiftLimit(halfFloat);
-  const scaleLimit = halfFloat ? HALF_FLOAT_MAX : Infinity;
+  const {shiftLimit, scaleLimit, marker} = formatLimits(halfFloat);
   const safe = (c: number) =>
-      Math.abs(Math.fround(scale[c])) <= scaleLimit && Math.abs(shift[c]) <= limit;
+      Math.abs(Math.fround(scale[c])) <= scaleLimit && Math.abs(shift[c]) <= shiftLimit;
   let allSafe = true;
   for (let c = 0; c < channels && allSafe; c++) allSafe = safe(c);
   const values = new Float32Array((allSafe ? 2 : 4) * channels);
@@ -72,7 +76,7 @@ export function foldOnCpu(
     return {values, form: 'folded'};
   }
   for (let c = 0; c < channels; c++) {
-    values[channels + c] = safe(c) ? shift[c] : Infinity;
+    values[channels + c] = safe(c) ? shift[c] : marker;
     values[2 * channels + c] = mean[c] / 2;
     values[3 * channels + c] = beta[c] / 2;
   }
@@ -103,12 +107,13 @@ export function channelParams(
     const [g, b, m, v] = cpuStatistics;
     const {values, form} = foldOnCpu(g, b, m, v, epsilon, halfFloat);
     const params = backend.makeTensorInfo([values.length / channels, channels], 'float32', values);
-    return cache.set(key, {params, form});
+    return cache.set(key, {params, form, marker: formatLimits(halfFloat).marker});
   }
   const fold = packed ? new FoldParamsPackedProgram(channels) : new FoldParamsProgram(channels);
   // Keep a packed result packed even if WEBGL_LAZILY_UNPACK is off: the main
   // program reads it packed.
+  const {shiftLimit, marker} = formatLimits(halfFloat);
   const params = backend.runWebGLProgram(
-      fold, statistics, 'float32', foldUniforms(epsilon, shiftLimit(halfFloat)), packed);
-  return cache.set(key, {params, form: 'guarded'});
+      fold, statistics, 'float32', foldUniforms(epsilon, shiftLimit, marker), packed);
+  return cache.set(key, {params, form: 'guarded', marker});
 }

@@ -4,12 +4,11 @@
  * beta / 2; see batch_norm_inference_gpu.ts), in float32 arithmetic:
  *
  *     s = gamma / sqrt(variance + epsilon)
- *     t = beta - mean * s, or +Inf where |t| > limit (or t is NaN): the main
- *         program then takes the centred branch for that channel.
+ *     t = beta - mean * s, or `marker` where |t| > limit (or t is NaN): the
+ *         main program then takes the centred branch for that channel.
  *
  * Uniforms: `epsilon`, `limit` (the largest |t| the texture format keeps
- * safe, chosen by the kernel) and `infinity` (WebGL2 shaders have no
- * infinity constant). Division rather than inversesqrt (GLSL leaves
+ * safe) and `marker` (see batch_norm_params.ts formatLimits). Division rather than inversesqrt (GLSL leaves
  * inversesqrt(0) undefined); a negative variance + epsilon gives NaN
  * explicitly (sqrt of a negative is undefined in GLSL too).
  */
@@ -24,19 +23,19 @@ const FOLD_FUNCTIONS = `
   }
   float foldShift(float scale, float beta, float mean) {
     float t = beta - mean * scale;
-    return abs(t) <= limit ? t : infinity;
+    return abs(t) <= limit ? t : marker;
   }
 `;
 
 const UNIFORMS = [
   {name: 'epsilon', type: 'float' as const},
   {name: 'limit', type: 'float' as const},
-  {name: 'infinity', type: 'float' as const},
+  {name: 'marker', type: 'float' as const},
 ];
 
 /** The custom uniform values, in the programs' order. */
-export function foldUniforms(epsilon: number, limit: number): number[][] {
-  return [[epsilon], [limit], [Infinity]];
+export function foldUniforms(epsilon: number, limit: number, marker: number): number[][] {
+  return [[epsilon], [limit], [marker]];
 }
 
 /** Writes params [4, C] packed: texel (0, c) = (s c, c+1, t c, c+1), (2, c) = halves of mean, beta. */
