@@ -35,7 +35,8 @@ import type {Page} from 'playwright-core';
 
 import {BatchNormCase, CaseSpec, fitsHalfFloat, loadCases, materialize, prng} from './helpers/cases';
 import {BrowserSession, describeInBrowser, startBrowser} from './helpers/browser';
-import {BatchNormData, compareWithReference, Mismatch, referenceBatchNorm, termMagnitude, tolerance, ToleranceProfile} from './helpers/reference';
+import {fuzzCases} from './helpers/fuzz';
+import {BatchNormData, channelOf, compareWithReference, Mismatch, referenceBatchNorm, roundToHalf, termMagnitude, tolerance, ToleranceProfile, webglOutOfDomain} from './helpers/reference';
 
 const HARNESS = '/test/browser/harness.html';
 
@@ -47,6 +48,8 @@ interface Config {
   cases: BatchNormCase[];
   /** Relative tolerance of the gradient comparison with the cpu backend (0: not checked). */
   gradTolerance: number;
+  /** Run the seeded fuzz (test/helpers/fuzz.ts) in this configuration. */
+  fuzz?: boolean;
   expect: {webglVersion: number, pack: boolean};
 }
 
@@ -86,12 +89,14 @@ const CONFIGS: Config[] = [
     name: 'WebGL2, packed (WEBGL_PACK=true, the default)',
     flags: {WEBGL_VERSION: 2, WEBGL_PACK: true},
     profile: 'webgl-f32', cases: ALL_CASES, gradTolerance: F32_GRAD_TOLERANCE,
+    fuzz: true,
     expect: {webglVersion: 2, pack: true},
   },
   {
     name: 'WebGL2, unpacked (WEBGL_PACK=false)',
     flags: {WEBGL_VERSION: 2, WEBGL_PACK: false},
     profile: 'webgl-f32', cases: ALL_CASES, gradTolerance: F32_GRAD_TOLERANCE,
+    fuzz: true,
     expect: {webglVersion: 2, pack: false},
   },
   {
@@ -104,6 +109,7 @@ const CONFIGS: Config[] = [
     name: 'half-float textures (WEBGL_FORCE_F16_TEXTURES=true)',
     flags: {WEBGL_VERSION: 2, WEBGL_FORCE_F16_TEXTURES: true},
     profile: 'webgl-f16', cases: ALL_CASES.filter(fitsHalfFloat), gradTolerance: F16_GRAD_TOLERANCE,
+    fuzz: true,
     expect: {webglVersion: 2, pack: true},
   },
   {
@@ -166,6 +172,19 @@ const OVERFLOW_CASES: Record<'f32'|'f16', CaseSpec[]> = {
       xShape: [1, 1], epsilon: 1e-3, x: [60000], gamma: [0.25], beta: [100], mean: [-60000], variance: [1]},
   ],
 };
+
+/**
+ * The seeded fuzz: FUZZ_CASES cases (test/helpers/fuzz.ts: ranks 2-6, any
+ * axis, NaN, infinities, -0, subnormals, huge values, cancellations, epsilon
+ * from 5e-324 to 1e30) per configuration and placement of the statistics.
+ * TFBNI_WEBGL_FUZZ=<count> runs a longer one and prints the figures (cases,
+ * elements checked, elements outside the domain by reason, worst error in
+ * tolerance units). On half floats the inputs are first rounded to half
+ * floats. Elements outside the kernel's domain (webglOutOfDomain: subnormals,
+ * an unrepresentable scale, a float32-rounded epsilon on the GPU) are skipped.
+ */
+const FUZZ_SEED = 9;
+const FUZZ_CASES = Number(process.env.TFBNI_WEBGL_FUZZ ?? 150);
 
 interface PageCase {
   name: string; shape: number[]; axisArg?: number; epsilon: number;
@@ -451,6 +470,72 @@ describeInBrowser('BatchNormInference webgl kernel in headless Chromium', () => 
           }
           expectNoFailures(`(${config.profile})`, failures);
         });
+      }
+
+      if (config.fuzz) {
+        it(`matches the float64 reference on ${FUZZ_CASES} seeded fuzz cases (seed ${FUZZ_SEED})`, async () => {
+          const f16 = config.profile === 'webgl-f16';
+          const cases = fuzzCases(FUZZ_SEED, FUZZ_CASES).map((f) => {
+            const round = (a: number[]) => (f16 ? a.map(roundToHalf) : a);
+            return {
+              name: `fuzz ${f.id}`, shape: f.shape, axisArg: f.axis, epsilon: f.epsilon,
+              x: round(f.x), gamma: round(f.gamma), beta: round(f.beta), mean: round(f.mean),
+              variance: round(f.variance),
+            };
+          });
+          const failures: string[] = [];
+          const figures: string[] = [];
+          for (const placement of ['cpu', 'gpu'] as const) {
+            const results: RunResult[] = await page.evaluate(
+                ([cs, p]) => (window as any).harness.run(cs, p), [cases, placement] as const);
+            let checked = 0;
+            let worst = 0;
+            const skipped: Record<string, number> = {};
+            results.forEach((r, k) => {
+              const pc = cases[k];
+              const rank = pc.shape.length;
+              const d: BatchNormData = {...pc, axis: pc.axisArg < 0 ? pc.axisArg + rank : pc.axisArg};
+              if (r.error) {
+                failures.push(`${pc.name} (${placement}): threw ${r.error}`);
+                return;
+              }
+              const expected = referenceBatchNorm(d);
+              const magnitude = termMagnitude(d);
+              const channel = channelOf(d.shape, d.axis);
+              const bad: Mismatch[] = [];
+              expected.forEach((e, i) => {
+                const why = webglOutOfDomain(d, i, f16 ? 'f16' : 'f32', placement === 'gpu');
+                if (why != null) {
+                  skipped[why] = (skipped[why] ?? 0) + 1;
+                  return;
+                }
+                checked++;
+                const one = compareWithReference([r.values![i]], {
+                  ...d, shape: [1, 1], axis: 1, x: [d.x[i]],
+                  ...Object.fromEntries(['gamma', 'beta', 'mean', 'variance'].map(
+                      (n) => [n, [(d as any)[n][channel(i)]]])),
+                }, config.profile, [e]);
+                if (one.length > 0) {
+                  bad.push({...one[0], index: i});
+                } else if (Number.isFinite(Math.fround(e)) && Number.isFinite(magnitude[i])) {
+                  worst = Math.max(worst, Math.abs(r.values![i] - e) /
+                                              tolerance(config.profile, e, magnitude[i]));
+                }
+              });
+              if (bad.length > 0) {
+                failures.push(`${pc.name} shape [${pc.shape}] axis ${pc.axisArg} epsilon ` +
+                              `${pc.epsilon} (statistics on ${placement}):\n` +
+                              formatMismatches(bad.slice(0, 4)));
+              }
+            });
+            failures.push(...checkLeaks(results));
+            figures.push(`[webgl fuzz] ${config.name}, statistics on ${placement}: ${cases.length} ` +
+                         `cases, ${checked} elements checked, worst ${worst.toFixed(3)} x tolerance ` +
+                         `(${config.profile}); outside the domain: ${JSON.stringify(skipped)}`);
+          }
+          process.stdout.write(figures.join('\n') + '\n');
+          expectNoFailures(`(fuzz, ${config.profile})`, failures.slice(0, 20));
+        }, 600000);
       }
 
       it('runs ONE program per call while the statistics are unchanged (params cache, #9 E)', async () => {
