@@ -587,6 +587,18 @@ describeInBrowser('BatchNormInference webgl kernel in headless Chromium', () => 
         expectNoFailures('(params cache)', failures);
       });
 
+      it("passes tfjs's own kernel leak check (IS_TEST): nothing is cached under it", async () => {
+        const base = config.cases.find(
+            (c) => c.name === 'channels-last image [2,5,7,16] axis -1, epsilon 1e-5')!;
+        const results: RunResult[] = [];
+        for (const placement of ['cpu', 'gpu'] as const) {
+          results.push(await page.evaluate(
+              ([c, p]) => (window as any).harness.leakCheckedRun(c, p), [toPage(base), placement] as const));
+        }
+        expectNoFailures('(IS_TEST)', [...checkResults([base, base], results, config.profile),
+                                       ...checkLeaks(results)]);
+      });
+
       it('uses new weights after setWeights on a layer, and releases everything with the model', async () => {
         const base = config.cases.find(
             (c) => c.name === 'channels-last image [2,5,7,16] axis -1, epsilon 1e-5')!;

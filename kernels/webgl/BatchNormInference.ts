@@ -44,13 +44,17 @@ export function batchNormInference(args: {
   const packed = env().getBool('WEBGL_PACK');
   const statistics = [gamma, beta, mean, variance];
   const facts = textureFacts(backend, x, statistics, packed);
-  const {params, form, marker} =
+  const {params, form, marker, transient} =
       channelParams(backend, statistics, facts.cpuStatistics, epsilon, packed);
   const program = packed ?
       new BatchNormInferencePackedProgram(x.shape, axis, facts.xHasOutputLayout, form) :
       new BatchNormInferenceProgram(x.shape, axis, form);
-  return backend.runWebGLProgram(
-      program, [x, params], 'float32', form === 'guarded' ? [[marker]] : undefined);
+  try {
+    return backend.runWebGLProgram(
+        program, [x, params], 'float32', form === 'guarded' ? [[marker]] : undefined);
+  } finally {
+    if (transient) backend.disposeIntermediateTensorInfo(params);
+  }
 }
 
 export const batchNormInferenceConfig: KernelConfig = {

