@@ -12,13 +12,12 @@
  *   tensors  tensors created once with their values on the CPU (a layer's
  *            loaded weights): tf.batchNorm uploads them on its first call and
  *            keeps them GPU-resident; ours folds them once, caches the params
- *            (one GPU pass per call, the 'folded' program when safe);
+ *            (one GPU pass per call);
  *   arrays   plain Float32Arrays passed on every call (new tensors per call:
  *            both ops upload, ours also folds, every call);
  *   gpu      tensors living in textures (produced by a GPU op, as after
- *            training): ours folds them on the GPU once and runs the
- *            'guarded' program (its cost against 'tensors' is the price of
- *            the overflow guard).
+ *            training): ours folds them on the GPU once (a second, tiny
+ *            program on the first call only).
  *
  * How it measures (the GPU runs asynchronously, and gl.finish() does not wait
  * on SwiftShader): a chain of N >= 20 dependent ops (each op's output is the
@@ -204,9 +203,9 @@ function formatTable(result) {
   lines.push('(a) tf.batchNorm normalizes along the last axis only (its cpu kernel indexes the ' +
              'statistics as mean[i % C], so it is wrong for a non-last channel axis); for axis-1 ' +
              'rows it is timed on the same number of elements in channels-last layout.');
-  lines.push('statistics: tensors = created once with CPU values (cached params, folded program); ' +
-             'arrays = Float32Arrays on every call; gpu = tensors living in textures (GPU fold once, ' +
-             'guarded program). ours = tfbni.batchNormInference; identity = tf.add(x, 0); ' +
+  lines.push('statistics: tensors = created once with CPU values (params folded once on the CPU ' +
+             'and cached); arrays = Float32Arrays on every call; gpu = tensors living in textures ' +
+             '(params folded once on the GPU and cached). ours = tfbni.batchNormInference; identity = tf.add(x, 0); ' +
              'ns/el = nanoseconds per element.');
   return lines.join('\n');
 }

@@ -44,14 +44,13 @@ export function batchNormInference(args: {
   const packed = env().getBool('WEBGL_PACK');
   const statistics = [gamma, beta, mean, variance];
   const facts = textureFacts(backend, x, statistics, packed);
-  const {params, form, marker, transient} =
+  const {params, marker, transient} =
       channelParams(backend, statistics, facts.cpuStatistics, epsilon, packed);
   const program = packed ?
-      new BatchNormInferencePackedProgram(x.shape, axis, facts.xHasOutputLayout, form) :
-      new BatchNormInferenceProgram(x.shape, axis, form);
+      new BatchNormInferencePackedProgram(x.shape, axis, facts.xHasOutputLayout) :
+      new BatchNormInferenceProgram(x.shape, axis);
   try {
-    return backend.runWebGLProgram(
-        program, [x, params], 'float32', form === 'guarded' ? [[marker]] : undefined);
+    return backend.runWebGLProgram(program, [x, params], 'float32', [[marker]]);
   } finally {
     if (transient) backend.disposeIntermediateTensorInfo(params);
   }

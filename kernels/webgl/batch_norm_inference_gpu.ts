@@ -1,33 +1,29 @@
 /**
  * Main shader programs of the BatchNormInference webgl kernel: one pass over
  * x, reading the per-channel `params` tensor the kernel caches (see
- * channel_params_webgl.ts for how params are made and which form is chosen).
+ * batch_norm_params.ts for how params are made).
  *
- * Two forms, a compile-time variant:
+ * Params [4, C], rows (s, t, mean / 2, beta / 2) with s = gamma /
+ * sqrt(variance + epsilon) and t = beta - mean * s, or t = the uniform
+ * `marker` for the channels that cannot be folded safely:
  *
- *   'folded'  params [2, C] = rows (s, t), s = gamma / sqrt(variance + eps),
- *             t = beta - mean * s:                    y = x * s + t
- *   'guarded' params [4, C] = rows (s, t, mean / 2, beta / 2), where t is
- *             the uniform `marker` for the channels that cannot be folded:
- *             y = x * s + t where |t| < marker, else
- *             y = ((x * 0.5 - mean / 2) * s + beta / 2) * 2
+ *     y = x * s + t                                 where |t| < marker
+ *     y = ((x * 0.5 - mean / 2) * s + beta / 2) * 2  elsewhere (centred)
  *
- * Why two. The folded form is one multiply-add per element and its error is
+ * Why. The folded x * s + t is one multiply-add per element and its error is
  * relative to the terms |x*s| + |mean*s| + |beta| (the tolerance
  * test/helpers/reference.ts allows), but it overflows where the terms exceed
  * the texture format while the result does not (x ~ mean ~ 1e38 on float32
  * textures, t = beta - mean*s beyond 65504 on half floats). The centred
- * expression avoids that: x - mean is computed first, and the halving (exact
+ * expression avoids that: x - mean is formed first, and the halving (exact
  * for normal numbers) keeps x/2 - mean/2, (x - mean)*s/2 and the sum below the
  * largest float whenever the inputs and the result are representable. It
- * needs a second params fetch, taken only for channels flagged by t = marker
- * (a finite value above every safe |t|: infinities do not survive every
- * upload path, e.g. tfjs's half-float one turns them into NaN); so
- * the 'guarded' form costs a test per element on top of 'folded'. The kernel
- * uses 'folded' when a CPU fold finds every channel safe, 'guarded' otherwise
- * and always after a GPU fold (whose values it does not see). An infinite or
- * NaN scale or statistic also takes the centred branch, which follows IEEE
- * arithmetic exactly as the formula does.
+ * needs a second params fetch, taken only in flagged channels (the flag is a
+ * finite marker: infinities do not survive every upload path, e.g. tfjs's
+ * half-float one turns them into NaN). An infinite or NaN scale or statistic
+ * also takes the centred branch, which follows IEEE arithmetic as the formula
+ * does. (A variant without the test, for statistics whose every channel is
+ * safe, showed no win in bench/webgl.js, so there is none.)
  *
  * Layout. No transpose for any axis: the channel index comes from the output
  * coordinates and addresses the params texel directly. A packed params texel
@@ -45,9 +41,6 @@
  */
 import {env} from '@tensorflow/tfjs-core';
 import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
-
-/** Which expression the main program evaluates (see above). */
-export type Form = 'folded'|'guarded';
 
 /** Where the channel axis falls relative to a packed 2x2 texel. */
 export type ChannelLayout = 'last'|'rows'|'outer';
@@ -87,7 +80,7 @@ function texture2D(): string {
   return env().getNumber('WEBGL_VERSION') === 2 ? 'texture' : 'texture2D';
 }
 
-/** The 'guarded' form's uniform: the t value that flags a channel to compute centred. */
+/** The t value that flags a channel to compute centred. */
 const MARKER_UNIFORM = [{name: 'marker', type: 'float' as const}];
 
 /** Swizzles giving, per component of x's texel, its channel's first and second param row. */
@@ -99,7 +92,7 @@ const SWIZZLES: Record<ChannelLayout, [string, string]> = {
 
 /**
  * The main program on packed textures: per output texel one fetch of x and
- * one of `params` (two in 'guarded' channels), one vec4 multiply-add.
+ * one of `params` (two in flagged channels), one vec4 multiply-add.
  *
  * `sameLayout`: the caller has checked that x's packed texture has the output's
  * texture shape (and no slice offset), so the texel of x at this fragment is
@@ -113,11 +106,10 @@ export class BatchNormInferencePackedProgram implements GPGPUProgram {
   packedInputs = true;
   packedOutput = true;
   enableShapeUniforms: boolean;
-  customUniforms?: Array<{name: string, type: 'float'}>;
+  customUniforms = MARKER_UNIFORM;
 
-  constructor(xShape: number[], axis: number, sameLayout: boolean, form: Form) {
+  constructor(xShape: number[], axis: number, sameLayout: boolean) {
     const rank = xShape.length;
-    if (form === 'guarded') this.customUniforms = MARKER_UNIFORM;
     this.outputShape = xShape;
     this.enableShapeUniforms = useShapeUniforms(rank);
     const layout = channelLayout(rank, axis);
@@ -127,7 +119,7 @@ export class BatchNormInferencePackedProgram implements GPGPUProgram {
         `(imod(c, 2) == 0 ? getParams(${row}, c) : getParams(${row}, c).yxwz)` :
         `getParams(${row}, c)`;
     const readX = sameLayout ? `${texture2D()}(x, resultUV)` : `getX(${coordsArgs(rank)})`;
-    const centred = form === 'folded' ? '' : `
+    const centred = `
         bvec4 unsafe = greaterThanEqual(abs(shift), vec4(marker));
         if (any(unsafe)) {
           vec4 q = ${fetch(2)};
@@ -136,7 +128,7 @@ export class BatchNormInferencePackedProgram implements GPGPUProgram {
                    unsafe.z ? z.z : y.z, unsafe.w ? z.w : y.w);
         }`;
     this.userCode = `
-      // ${PROGRAM_TAG} packed ${sameLayout ? 'own-texel' : 'sampler'} ${form}
+      // ${PROGRAM_TAG} packed ${sameLayout ? 'own-texel' : 'sampler'}
       void main() {
         ${coordsType(rank)} coords = getOutputCoords();
         int c = coords.${FIELDS[axis]};
@@ -154,26 +146,25 @@ export class BatchNormInferencePackedProgram implements GPGPUProgram {
 /**
  * The main program on unpacked textures (WEBGL_PACK=false): one fetch of x
  * (tfjs reads it at resultUV when the texture shapes agree) and two of
- * `params` per element (four in 'guarded' channels).
+ * `params` per element (four in flagged channels).
  */
 export class BatchNormInferenceProgram implements GPGPUProgram {
   variableNames = ['x', 'params'];
   outputShape: number[];
   userCode: string;
   enableShapeUniforms: boolean;
-  customUniforms?: Array<{name: string, type: 'float'}>;
+  customUniforms = MARKER_UNIFORM;
 
-  constructor(xShape: number[], axis: number, form: Form) {
+  constructor(xShape: number[], axis: number) {
     const rank = xShape.length;
-    if (form === 'guarded') this.customUniforms = MARKER_UNIFORM;
     this.outputShape = xShape;
     this.enableShapeUniforms = useShapeUniforms(rank);
-    const centred = form === 'folded' ? '' : `
+    const centred = `
         if (abs(shift) >= marker) {
           y = ((v * 0.5 - getParams(2, c)) * scale + getParams(3, c)) * 2.0;
         }`;
     this.userCode = `
-      // ${PROGRAM_TAG} unpacked ${form}
+      // ${PROGRAM_TAG} unpacked
       void main() {
         ${coordsType(rank)} coords = getOutputCoords();
         int c = coords.${FIELDS[axis]};

@@ -7,10 +7,10 @@
  * Made either
  *  - on the CPU, in float64, when all four statistics have their values on
  *    the CPU (weights only this kernel reads): rounded once to float32 and
- *    uploaded with the first main program. The CPU sees the values, so it
- *    chooses the form: 'folded' when every channel is safe, else 'guarded';
- *  - or on the GPU (fold_params_gpu.ts) when they live in textures: always
- *    'guarded', with epsilon float32-rounded.
+ *    uploaded with the first main program;
+ *  - or on the GPU (fold_params_gpu.ts) when they live in textures, in
+ *    float32 with epsilon float32-rounded.
+ * Rows: s, t (or the marker), mean/2, beta/2; see batch_norm_inference_gpu.ts.
  *
  * A channel is safe to fold when its scale s is representable in the texture
  * format and its shift t = beta - mean*s has |t| <= formatLimits().shiftLimit:
@@ -29,7 +29,6 @@ import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 import {foldChannelParams} from '../shared/channel_params';
 import {cachePerBackend} from '../shared/params_cache';
 
-import {Form} from './batch_norm_inference_gpu';
 import {FoldParamsPackedProgram, FoldParamsProgram, foldUniforms} from './fold_params_gpu';
 
 const HALF_FLOAT_MAX = 65504;
@@ -47,10 +46,9 @@ export function formatLimits(halfFloat: boolean):
 }
 
 export interface Params {
-  /** [2, C] ('folded') or [4, C] ('guarded'). */
+  /** [4, C]. */
   params: TensorInfo;
-  form: Form;
-  /** The t value flagging an unsafe channel (uniform of the 'guarded' main program). */
+  /** The t value flagging an unsafe channel (a uniform of the main program). */
   marker: number;
   /** Not cached: the caller disposes `params` after the call. */
   transient?: boolean;
@@ -67,32 +65,24 @@ function cachingAllowed(): boolean {
 }
 
 /**
- * Folds in float64 and rounds once to float32: rows (s, t) when every channel
- * is safe ('folded'), else rows (s, t or the marker where unsafe, mean/2, beta/2).
+ * Folds in float64 and rounds once to float32: rows s, t (or the marker where
+ * the channel is unsafe), mean/2, beta/2.
  */
 export function foldOnCpu(
     gamma: ArrayLike<number>, beta: ArrayLike<number>, mean: ArrayLike<number>,
-    variance: ArrayLike<number>, epsilon: number, halfFloat: boolean):
-    {values: Float32Array, form: Form} {
+    variance: ArrayLike<number>, epsilon: number, halfFloat: boolean): Float32Array {
   const channels = gamma.length;
   const {scale, shift} = foldChannelParams(gamma, beta, mean, variance, epsilon);
   const {shiftLimit, scaleLimit, marker} = formatLimits(halfFloat);
-  const safe = (c: number) =>
-      Math.abs(Math.fround(scale[c])) <= scaleLimit && Math.abs(shift[c]) <= shiftLimit;
-  let allSafe = true;
-  for (let c = 0; c < channels && allSafe; c++) allSafe = safe(c);
-  const values = new Float32Array((allSafe ? 2 : 4) * channels);
-  values.set(scale, 0);
-  if (allSafe) {
-    values.set(shift, channels);
-    return {values, form: 'folded'};
-  }
+  const values = new Float32Array(4 * channels);
   for (let c = 0; c < channels; c++) {
-    values[channels + c] = safe(c) ? shift[c] : marker;
+    const safe = Math.abs(Math.fround(scale[c])) <= scaleLimit && Math.abs(shift[c]) <= shiftLimit;
+    values[c] = scale[c];
+    values[channels + c] = safe ? shift[c] : marker;
     values[2 * channels + c] = mean[c] / 2;
     values[3 * channels + c] = beta[c] / 2;
   }
-  return {values, form: 'guarded'};
+  return values;
 }
 
 const paramsCache = cachePerBackend<MathBackendWebGL, Params>(
@@ -120,9 +110,9 @@ export function channelParams(
   const channels = gamma.shape[0];
   if (cpuStatistics != null) {
     const [g, b, m, v] = cpuStatistics;
-    const {values, form} = foldOnCpu(g, b, m, v, epsilon, halfFloat);
-    const params = backend.makeTensorInfo([values.length / channels, channels], 'float32', values);
-    return keep({params, form, marker: formatLimits(halfFloat).marker});
+    const values = foldOnCpu(g, b, m, v, epsilon, halfFloat);
+    const params = backend.makeTensorInfo([4, channels], 'float32', values);
+    return keep({params, marker: formatLimits(halfFloat).marker});
   }
   const fold = packed ? new FoldParamsPackedProgram(channels) : new FoldParamsProgram(channels);
   // Keep a packed result packed even if WEBGL_LAZILY_UNPACK is off: the main
@@ -130,5 +120,5 @@ export function channelParams(
   const {shiftLimit, marker} = formatLimits(halfFloat);
   const params = backend.runWebGLProgram(
       fold, statistics, 'float32', foldUniforms(epsilon, shiftLimit, marker), packed);
-  return keep({params, form: 'guarded', marker});
+  return keep({params, marker});
 }

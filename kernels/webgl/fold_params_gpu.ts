@@ -1,6 +1,6 @@
 /**
  * Folding on the GPU, for statistics that live in textures: writes the
- * 'guarded' params [4, C] the main program reads (rows: s, t, mean / 2,
+ * params [4, C] the main program reads (rows: s, t, mean / 2,
  * beta / 2; see batch_norm_inference_gpu.ts), in float32 arithmetic:
  *
  *     s = gamma / sqrt(variance + epsilon)

@@ -28,7 +28,7 @@
   }
 
   /**
-   * Runs fn() and returns the tags (e.g. 'packed own-texel folded', 'fold
+   * Runs fn() and returns the tags (e.g. 'packed own-texel', 'fold
    * packed') of the plugin's programs it ran, in order, by watching
    * backend.runWebGLProgram; other programs appear as '-'.
    */
@@ -361,8 +361,6 @@
       packedGeneral: has(/BatchNormInference packed sampler/),
       unpacked: has(/BatchNormInference unpacked/),
       gpuFold: has(/BatchNormInference fold/),
-      folded: has(/BatchNormInference (packed \S+|unpacked) folded/),
-      guarded: has(/BatchNormInference (packed \S+|unpacked) guarded/),
     };
   }
 
