@@ -35,7 +35,8 @@ import type {Page} from 'playwright-core';
 
 import {BatchNormCase, CaseSpec, fitsHalfFloat, loadCases, materialize, prng} from './helpers/cases';
 import {BrowserSession, describeInBrowser, startBrowser} from './helpers/browser';
-import {BatchNormData, compareWithReference, Mismatch, referenceBatchNorm, termMagnitude, tolerance, ToleranceProfile} from './helpers/reference';
+import {fuzzCases} from './helpers/fuzz';
+import {BatchNormData, channelOf, compareWithReference, Mismatch, referenceBatchNorm, roundToHalf, termMagnitude, tolerance, ToleranceProfile, webglOutOfDomain} from './helpers/reference';
 
 const HARNESS = '/test/browser/harness.html';
 
@@ -47,6 +48,8 @@ interface Config {
   cases: BatchNormCase[];
   /** Relative tolerance of the gradient comparison with the cpu backend (0: not checked). */
   gradTolerance: number;
+  /** Run the seeded fuzz (test/helpers/fuzz.ts) in this configuration. */
+  fuzz?: boolean;
   expect: {webglVersion: number, pack: boolean};
 }
 
@@ -86,12 +89,14 @@ const CONFIGS: Config[] = [
     name: 'WebGL2, packed (WEBGL_PACK=true, the default)',
     flags: {WEBGL_VERSION: 2, WEBGL_PACK: true},
     profile: 'webgl-f32', cases: ALL_CASES, gradTolerance: F32_GRAD_TOLERANCE,
+    fuzz: true,
     expect: {webglVersion: 2, pack: true},
   },
   {
     name: 'WebGL2, unpacked (WEBGL_PACK=false)',
     flags: {WEBGL_VERSION: 2, WEBGL_PACK: false},
     profile: 'webgl-f32', cases: ALL_CASES, gradTolerance: F32_GRAD_TOLERANCE,
+    fuzz: true,
     expect: {webglVersion: 2, pack: false},
   },
   {
@@ -104,6 +109,7 @@ const CONFIGS: Config[] = [
     name: 'half-float textures (WEBGL_FORCE_F16_TEXTURES=true)',
     flags: {WEBGL_VERSION: 2, WEBGL_FORCE_F16_TEXTURES: true},
     profile: 'webgl-f16', cases: ALL_CASES.filter(fitsHalfFloat), gradTolerance: F16_GRAD_TOLERANCE,
+    fuzz: true,
     expect: {webglVersion: 2, pack: true},
   },
   {
@@ -139,6 +145,51 @@ const GRAD_CASE_NAMES = [
   'odd spatial sizes [1,3,7,9] axis 1',
   'dense activations [8,257] axis 1 (odd channel count)',
 ];
+
+/**
+ * Issue #9 F: results the folded form x*s + (beta - mean*s) got wrong because
+ * a term overflows the texture format while the inputs and the result fit
+ * (or the result is exactly an overflow). Each must come out finite (or the
+ * exact infinity) and within the format's tolerance, with the statistics on
+ * the CPU and in textures alike.
+ */
+const OVERFLOW_CASES: Record<'f32'|'f16', CaseSpec[]> = {
+  f32: [
+    {name: 'x = mean = 2e38, gamma 4: exact 0 (x*s and mean*s overflow float32)',
+      xShape: [1, 1], epsilon: 1e-3, x: [2e38], gamma: [4], beta: [0], mean: [2e38], variance: [1]},
+    {name: 'x = 1e38, mean = 0.5e38, gamma 10: exact +Inf (beta - mean*s overflows)',
+      xShape: [1, 1], epsilon: 1e-3, x: [1e38], gamma: [10], beta: [0], mean: [0.5e38], variance: [1]},
+    {name: 'x = 3e38, mean = -3e38, gamma 0.1: x - mean overflows, the result does not',
+      xShape: [1, 1], epsilon: 1e-3, x: [3e38], gamma: [0.1], beta: [0], mean: [-3e38], variance: [1]},
+    {name: 'mixed channels: one overflowing, one ordinary, one with an infinite scale',
+      xShape: [2, 3], axis: 1, epsilon: 0.5, x: [2e38, 1.5, 4, -2e38, -0.5, 2],
+      gamma: [4, 2, 1], beta: [0, 0.5, 1], mean: [2e38, 1, 2], variance: [1, 0.5, -0.5]},
+  ],
+  f16: [
+    {name: 'x = 700.5, mean = 700, variance 0, epsilon 1e-4: exact 50 (beta - mean*s = -70000 overflows half floats)',
+      xShape: [1, 1], epsilon: 1e-4, x: [700.5], gamma: [1], beta: [0], mean: [700], variance: [0]},
+    {name: 'x = 60000, mean = -60000, gamma 0.25: x - mean is beyond 65504, the result is not',
+      xShape: [1, 1], epsilon: 1e-3, x: [60000], gamma: [0.25], beta: [100], mean: [-60000], variance: [1]},
+  ],
+};
+
+/**
+ * The seeded fuzz: FUZZ_CASES cases (test/helpers/fuzz.ts: ranks 2-6, any
+ * axis, NaN, infinities, -0, subnormals, huge values, cancellations, epsilon
+ * from 5e-324 to 1e30) per configuration and placement of the statistics.
+ * TFBNI_WEBGL_FUZZ=<count> runs a longer one and prints the figures (cases,
+ * elements checked, elements outside the domain by reason, worst error in
+ * tolerance units). On half floats the inputs are first rounded to half
+ * floats. Elements outside the kernel's domain (webglOutOfDomain: subnormals,
+ * an unrepresentable scale, a float32-rounded epsilon on the GPU) are skipped.
+ */
+const FUZZ_SEED = 9;
+/**
+ * Time allowed for one configuration's pass over the shared cases (or the
+ * fuzz): SwiftShader on a loaded 2-core machine compiles a program per shape.
+ */
+const CASES_TIMEOUT_MS = 600000;
+const FUZZ_CASES = Number(process.env.TFBNI_WEBGL_FUZZ ?? 150);
 
 interface PageCase {
   name: string; shape: number[]; axisArg?: number; epsilon: number;
@@ -303,7 +354,7 @@ describeInBrowser('BatchNormInference webgl kernel in headless Chromium', () => 
             [pageCases, 'cpu'] as const);
         expectNoFailures(
             `(${config.profile})`, checkResults(config.cases, runs.cpu, config.profile));
-      });
+      }, CASES_TIMEOUT_MS);
 
       it(`matches the float64 reference on ${count}, everything in textures (GPU fold)`, async () => {
         runs.gpu = await page.evaluate(
@@ -320,7 +371,7 @@ describeInBrowser('BatchNormInference webgl kernel in headless Chromium', () => 
           unpacked: !config.expect.pack,
           gpuFold: true,
         });
-      });
+      }, CASES_TIMEOUT_MS);
 
       it('leaks no tensor and no GPU memory', async () => {
         expect(runs.cpu.length + runs.gpu.length).toBe(2 * config.cases.length);
@@ -401,6 +452,177 @@ describeInBrowser('BatchNormInference webgl kernel in headless Chromium', () => 
           expect(await page.evaluate(() => (window as any).harness.memory())).toEqual(start);
         });
       }
+
+      const format = config.profile === 'webgl-f16' ? 'f16' : 'f32';
+      for (const spec of OVERFLOW_CASES[format]) {
+        it(`no avoidable overflow (#9 F): ${spec.name}`, async () => {
+          const c = materialize(spec);
+          const failures: string[] = [];
+          for (const placement of ['cpu', 'gpu'] as const) {
+            const [r] = await page.evaluate(
+                ([cs, p]) => (window as any).harness.run(cs, p), [[toPage(c)], placement] as const);
+            const expected = referenceBatchNorm(c);
+            r.values?.forEach((v: number, i: number) => {
+              if (Number.isFinite(Math.fround(expected[i])) && !Number.isFinite(v)) {
+                failures.push(`statistics on ${placement}: [${i}] got ${v}, expected ${expected[i]}`);
+              }
+            });
+            failures.push(...checkResults([c], [r], config.profile)
+                              .map((f) => `statistics on ${placement}: ${f}`),
+                          ...checkLeaks([r]));
+          }
+          expectNoFailures(`(${config.profile})`, failures);
+        });
+      }
+
+      if (config.fuzz) {
+        it(`matches the float64 reference on ${FUZZ_CASES} seeded fuzz cases (seed ${FUZZ_SEED})`, async () => {
+          const f16 = config.profile === 'webgl-f16';
+          const cases = fuzzCases(FUZZ_SEED, FUZZ_CASES).map((f) => {
+            const round = (a: number[]) => (f16 ? a.map(roundToHalf) : a);
+            return {
+              name: `fuzz ${f.id}`, shape: f.shape, axisArg: f.axis, epsilon: f.epsilon,
+              x: round(f.x), gamma: round(f.gamma), beta: round(f.beta), mean: round(f.mean),
+              variance: round(f.variance),
+            };
+          });
+          const failures: string[] = [];
+          const figures: string[] = [];
+          for (const placement of ['cpu', 'gpu'] as const) {
+            const results: RunResult[] = await page.evaluate(
+                ([cs, p]) => (window as any).harness.run(cs, p), [cases, placement] as const);
+            let checked = 0;
+            let worst = 0;
+            const skipped: Record<string, number> = {};
+            results.forEach((r, k) => {
+              const pc = cases[k];
+              const rank = pc.shape.length;
+              const d: BatchNormData = {...pc, axis: pc.axisArg < 0 ? pc.axisArg + rank : pc.axisArg};
+              if (r.error) {
+                failures.push(`${pc.name} (${placement}): threw ${r.error}`);
+                return;
+              }
+              const expected = referenceBatchNorm(d);
+              const magnitude = termMagnitude(d);
+              const channel = channelOf(d.shape, d.axis);
+              const bad: Mismatch[] = [];
+              expected.forEach((e, i) => {
+                const why = webglOutOfDomain(d, i, f16 ? 'f16' : 'f32', placement === 'gpu');
+                if (why != null) {
+                  skipped[why] = (skipped[why] ?? 0) + 1;
+                  return;
+                }
+                checked++;
+                const one = compareWithReference([r.values![i]], {
+                  ...d, shape: [1, 1], axis: 1, x: [d.x[i]],
+                  ...Object.fromEntries(['gamma', 'beta', 'mean', 'variance'].map(
+                      (n) => [n, [(d as any)[n][channel(i)]]])),
+                }, config.profile, [e]);
+                if (one.length > 0) {
+                  bad.push({...one[0], index: i});
+                } else if (Number.isFinite(Math.fround(e)) && Number.isFinite(magnitude[i])) {
+                  worst = Math.max(worst, Math.abs(r.values![i] - e) /
+                                              tolerance(config.profile, e, magnitude[i]));
+                }
+              });
+              if (bad.length > 0) {
+                failures.push(`${pc.name} shape [${pc.shape}] axis ${pc.axisArg} epsilon ` +
+                              `${pc.epsilon} (statistics on ${placement}):\n` +
+                              formatMismatches(bad.slice(0, 4)));
+              }
+            });
+            failures.push(...checkLeaks(results));
+            figures.push(`[webgl fuzz] ${config.name}, statistics on ${placement}: ${cases.length} ` +
+                         `cases, ${checked} elements checked, worst ${worst.toFixed(3)} x tolerance ` +
+                         `(${config.profile}); outside the domain: ${JSON.stringify(skipped)}`);
+          }
+          process.stdout.write(figures.join('\n') + '\n');
+          expectNoFailures(`(fuzz, ${config.profile})`, failures.slice(0, 20));
+        }, CASES_TIMEOUT_MS);
+      }
+
+      it('runs ONE program per call while the statistics are unchanged (params cache, #9 E)', async () => {
+        const base = config.cases.find(
+            (c) => c.name === 'channels-last image [2,5,7,16] axis -1, epsilon 1e-5')!;
+        const other = materialize({
+          name: 'other statistics', xShape: base.shape, axis: -1, epsilon: base.epsilon, seed: 77,
+        });
+        const before = await page.evaluate(() => (window as any).harness.memory());
+        const failures: string[] = [];
+        for (const placement of ['cpu', 'gpu'] as const) {
+          const out = await page.evaluate(
+              ([c, c2, p]) => (window as any).harness.cacheRuns(c, c2, p),
+              [toPage(base), toPage(other), placement] as const);
+          const runs: Array<{name: string, programs: string[], values: number[]}> = out.runs;
+          const own = (r: {programs: string[]}) => r.programs.filter((t) => t !== '-');
+          const folds = (r: {programs: string[]}) => own(r).filter((t) => t.startsWith('fold')).length;
+          const where = `statistics on ${placement}`;
+          // Which statistics each call used, for the reference.
+          const stats = [base, base, other, base, base, {...base, gamma: other.gamma}, {...base, gamma: other.gamma}];
+          runs.forEach((r, i) => {
+            const d = {...base, gamma: stats[i].gamma, beta: stats[i].beta, mean: stats[i].mean,
+                       variance: stats[i].variance};
+            if (compareWithReference(r.values, d, config.profile).length > 0) {
+              failures.push(`${where}, ${r.name}:\n` +
+                            formatMismatches(worstMismatches(r.values, d, config.profile)));
+            }
+            if (own(r).filter((t) => !t.startsWith('fold')).length !== 1) {
+              failures.push(`${where}, ${r.name}: ran [${r.programs}], expected one main program`);
+            }
+          });
+          // Unchanged statistics: the main program and nothing else.
+          for (const i of [1, 3, 6]) {
+            if (runs[i].programs.length !== 1) {
+              failures.push(`${where}, ${runs[i].name}: ran [${runs[i].programs}], expected ONE program`);
+            }
+          }
+          // New statistics (new dataIds): folded again, on the GPU when they live there.
+          const expectedFolds = placement === 'gpu' ? [1, 0, 1, 0, 1, 1, 0] : [0, 0, 0, 0, 0, 0, 0];
+          const gotFolds = runs.map(folds);
+          if (JSON.stringify(gotFolds) !== JSON.stringify(expectedFolds)) {
+            failures.push(`${where}: GPU folds per call ${gotFolds}, expected ${expectedFolds}`);
+          }
+          expect(runs[1].values).toEqual(runs[0].values);
+          // The cached params live as long as the statistics, then go.
+          expect(out.alive.numBytesInGPU).toBeGreaterThan(before.numBytesInGPU);
+          expect(out.after).toEqual(before);
+        }
+        expectNoFailures('(params cache)', failures);
+      });
+
+      it("passes tfjs's own kernel leak check (IS_TEST): nothing is cached under it", async () => {
+        const base = config.cases.find(
+            (c) => c.name === 'channels-last image [2,5,7,16] axis -1, epsilon 1e-5')!;
+        const results: RunResult[] = [];
+        for (const placement of ['cpu', 'gpu'] as const) {
+          results.push(await page.evaluate(
+              ([c, p]) => (window as any).harness.leakCheckedRun(c, p), [toPage(base), placement] as const));
+        }
+        expectNoFailures('(IS_TEST)', [...checkResults([base, base], results, config.profile),
+                                       ...checkLeaks(results)]);
+      });
+
+      it('uses new weights after setWeights on a layer, and releases everything with the model', async () => {
+        const base = config.cases.find(
+            (c) => c.name === 'channels-last image [2,5,7,16] axis -1, epsilon 1e-5')!;
+        const other = materialize({
+          name: 'new weights', xShape: base.shape, axis: -1, epsilon: base.epsilon, seed: 78,
+        });
+        const before = await page.evaluate(() => (window as any).harness.memory());
+        const out = await page.evaluate(
+            ([c, c2]) => (window as any).harness.layerRuns(c, c2), [toPage(base), toPage(other)] as const);
+        expect(out.names.length).toBe(4);
+        const failures: string[] = [];
+        const withNew = {...base, gamma: other.gamma, beta: other.beta, mean: other.mean, variance: other.variance};
+        for (const [name, values, d] of [['before setWeights', out.first, base],
+                                         ['after setWeights', out.second, withNew]] as const) {
+          if (compareWithReference(values, d, config.profile).length > 0) {
+            failures.push(`${name}:\n${formatMismatches(worstMismatches(values, d, config.profile))}`);
+          }
+        }
+        expectNoFailures('(layer weights)', failures);
+        expect(out.after).toEqual(before);
+      });
 
       it('compiles no new shader program for a new epsilon', async () => {
         const base = config.cases.find(

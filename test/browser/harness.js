@@ -19,9 +19,34 @@
     return Object.keys(tf.backend().binaryCache);
   }
 
+  /** The tag on the first line of every program of the plugin's webgl kernel. */
+  const TAG = 'tfbni:BatchNormInference';
+
   /** The programs of this plugin (main programs and GPU folds). */
   function ownPrograms() {
-    return programKeys().filter((k) => /normalize[14]\(|foldScale\(/.test(k));
+    return programKeys().filter((k) => k.includes(TAG));
+  }
+
+  /**
+   * Runs fn() and returns the tags (e.g. 'packed own-texel', 'fold
+   * packed') of the plugin's programs it ran, in order, by watching
+   * backend.runWebGLProgram; other programs appear as '-'.
+   */
+  async function programsRun(fn) {
+    const backend = tf.backend();
+    const original = backend.runWebGLProgram;
+    const ran = [];
+    backend.runWebGLProgram = function(program, ...rest) {
+      const m = new RegExp(TAG + ' ([^\\n]*)').exec(program.userCode);
+      ran.push(m ? m[1].trim() : '-');
+      return original.call(this, program, ...rest);
+    };
+    try {
+      await fn();
+    } finally {
+      backend.runWebGLProgram = original;
+    }
+    return ran;
   }
 
   function renderer(gl) {
@@ -238,18 +263,109 @@
     return {results, rank7Error, before, after: memory()};
   }
 
-  /** Which variants of the main program were compiled so far. */
+  /**
+   * The params cache (issue #9 E). With x and the statistics placed as
+   * `placement` says: two calls with the same statistics (programs run by
+   * each), a call with other statistics `c2` (same shape), the first ones
+   * again, then a tf.Variable gamma before and after assign(c2.gamma). Then
+   * everything is disposed; tf.memory() is returned while the statistics
+   * were alive and after.
+   */
+  async function cacheRuns(c, c2, placement) {
+    const {x, params} = makeInputs(c, placement);
+    const otherInputs = makeInputs(c2, placement);
+    otherInputs.x.dispose();
+    const other = otherInputs.params;
+    const gamma = tf.tidy(() => tf.variable(tf.tensor1d(c.gamma, 'float32')));
+    const newGamma = tf.tensor1d(c2.gamma, 'float32');
+    if (placement === 'gpu') toGpu(newGamma, tf.env().getBool('WEBGL_PACK'));
+    const calls = [
+      ['same statistics, first call', params],
+      ['same statistics, second call', params],
+      ['other statistics', other],
+      ['first statistics again', params],
+      ['gamma a tf.Variable', [gamma, ...params.slice(1)]],
+      ['after gamma.assign(other gamma)', [gamma, ...params.slice(1)], () => gamma.assign(newGamma)],
+      ['gamma a tf.Variable, again', [gamma, ...params.slice(1)]],
+    ];
+    const runs = [];
+    for (const [name, stats, before] of calls) {
+      if (before) before();
+      let y;
+      const programs = await programsRun(() => {
+        y = tfbni.batchNormInference(x, ...stats, options(c));
+      });
+      runs.push({name, programs, values: Array.from(await y.data())});
+      y.dispose();
+    }
+    const alive = memory();
+    tf.dispose([x, ...params, ...other, gamma, newGamma]);
+    return {runs, alive, after: memory()};
+  }
+
+  /**
+   * A BatchNormInference layer in a model: predict, setWeights with the
+   * statistics of `c2`, predict again. Returns both outputs and the weight
+   * names; disposes everything.
+   */
+  async function layerRuns(c, c2) {
+    const args = (k) => ({
+      TrainedMean: k.mean, TrainedVariance: k.variance, Scale: k.gamma, Offset: k.beta,
+      Epsilon: k.epsilon, axis: c.axisArg === undefined ? 1 : c.axisArg,
+      inputShape: c.shape.slice(1),
+    });
+    const layer = tfbni.batchNormInferenceLayer(args(c));
+    const model = tf.sequential({layers: [layer]});
+    const x = tf.tensor(c.x, c.shape, 'float32');
+    const predict = async () => {
+      const y = model.predict(x);
+      const v = Array.from(await y.data());
+      y.dispose();
+      return v;
+    };
+    const first = await predict();
+    const byName = {gamma: c2.gamma, beta: c2.beta, moving_mean: c2.mean, moving_variance: c2.variance};
+    const names = layer.weights.map((w) => w.originalName || w.name);
+    const newWeights = names.map((n) => {
+      const key = Object.keys(byName).find((k) => n.endsWith(k));
+      return tf.tensor1d(byName[key], 'float32');
+    });
+    layer.setWeights(newWeights);
+    tf.dispose(newWeights);
+    const second = await predict();
+    x.dispose();
+    model.dispose();
+    return {first, second, names, after: memory()};
+  }
+
+  /**
+   * Runs case c with tfjs's kernel leak check on (flag IS_TEST), statistics
+   * on `placement`: returns the values or the error, and tf.memory() after.
+   */
+  async function leakCheckedRun(c, placement) {
+    tf.env().set('IS_TEST', true);
+    try {
+      const [r] = await run([c], placement);
+      return r;
+    } finally {
+      tf.env().set('IS_TEST', false);
+    }
+  }
+
+  /** Which variants of the plugin's programs were compiled so far. */
   function variants() {
     const own = ownPrograms();
+    const has = (re) => own.some((k) => re.test(k));
     return {
-      packedSameLayout: own.some((k) => /normalize4\(\s*texture(2D)?\(x, resultUV\)/.test(k)),
-      packedGeneral: own.some((k) => /normalize4\(\s*getX\(/.test(k)),
-      unpacked: own.some((k) => /normalize1\(/.test(k)),
-      gpuFold: own.some((k) => /foldScale\(/.test(k)),
+      packedSameLayout: has(/BatchNormInference packed own-texel/),
+      packedGeneral: has(/BatchNormInference packed sampler/),
+      unpacked: has(/BatchNormInference unpacked/),
+      gpuFold: has(/BatchNormInference fold/),
     };
   }
 
   window.harness = {
     init, info, memory, run, grads, epsilonRuns, shapeRuns, derived, variants, programKeys,
+    programsRun, toGpu, cacheRuns, layerRuns, leakCheckedRun,
   };
 })();

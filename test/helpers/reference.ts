@@ -144,3 +144,61 @@ export function compareWithReference(
   }
   return bad.slice(0, 10);
 }
+
+/** Half-float limits: the largest finite value and the smallest normal one. */
+export const HALF_MAX = 65504;
+export const HALF_MIN_NORMAL = 2 ** -14;
+
+/** The half float nearest to v (ties to even; beyond the range: +-Infinity). */
+export function roundToHalf(v: number): number {
+  if (!Number.isFinite(v) || v === 0) return v;
+  const a = Math.abs(v);
+  const ulp = a < HALF_MIN_NORMAL ? 2 ** -24 : 2 ** (Math.floor(Math.log2(a)) - 10);
+  const q = a / ulp;
+  const f = Math.floor(q);
+  const n = q - f > 0.5 || (q - f === 0.5 && f % 2 === 1) ? f + 1 : f;
+  const r = n * ulp;
+  return Math.sign(v) * (r > HALF_MAX ? Infinity : r);
+}
+
+/**
+ * Why element `i` lies outside the domain where the webgl kernel promises
+ * its tolerance, or null when inside. The domain (README, webgl section,
+ * limitation G): the inputs, the per-channel scale s = gamma /
+ * sqrt(variance + epsilon) and the result are representable in the texture
+ * format as normal numbers, or zero (GPUs flush subnormals); when the
+ * statistics live in textures (`gpuFold`), epsilon is rounded to float32 and
+ * a subnormal one acts as 0, so channels whose variance + epsilon that
+ * changes are outside; an infinite beta must not meet a term
+ * gamma * (x - mean) / sqrt(variance + epsilon) beyond the format (float32
+ * arithmetic then gives NaN); on half floats, also no infinite inputs
+ * (tfjs's half-float upload turns them into NaN).
+ */
+export function webglOutOfDomain(
+    d: BatchNormData, i: number, format: 'f32'|'f16', gpuFold: boolean): string|null {
+  const c = channelOf(d.shape, d.axis)(i);
+  const inputs = [d.x[i], d.gamma[c], d.beta[c], d.mean[c], d.variance[c]];
+  const minNormal = format === 'f16' ? 2 * HALF_MIN_NORMAL : 2 ** -124;
+  const max = format === 'f16' ? HALF_MAX : 3.4028234663852886e38;
+  const tiny = (v: number) => v !== 0 && Math.abs(v) < minNormal;
+  if (inputs.some(tiny)) return 'subnormal input';
+  if (format === 'f16' && !inputs.every(Number.isFinite)) return 'non-finite input on half floats';
+  if (inputs.some((v) => Math.abs(v) > max && Number.isFinite(v))) return 'input beyond the format';
+  const v = d.variance[c];
+  if (gpuFold) {
+    const e32 = Math.fround(d.epsilon) < 2 ** -126 ? 0 : Math.fround(d.epsilon);
+    const exact = v + d.epsilon;
+    if (Math.abs(v + e32 - exact) > 2 ** -23 * Math.abs(exact)) return 'float32-rounded epsilon';
+  }
+  const s = d.gamma[c] / Math.sqrt(v + d.epsilon);
+  if (Number.isFinite(s) && (tiny(s) || Math.abs(s) > max)) return 'scale not representable';
+  const ref = d.gamma[c] * (d.x[i] - d.mean[c]) / Math.sqrt(v + d.epsilon) + d.beta[c];
+  // An infinite beta meeting a finite term that overflows the format: float32
+  // arithmetic gives NaN (Inf - Inf) where float64 gives the infinity.
+  if (!Number.isFinite(d.beta[c]) && Math.abs((d.x[i] - d.mean[c]) * s) > max / 2) {
+    return 'infinite beta with an overflowing term';
+  }
+  if (tiny(ref)) return 'subnormal result';
+  if (format === 'f16' && Number.isFinite(ref) && Math.abs(ref) > max) return 'result beyond half floats';
+  return null;
+}
