@@ -1,10 +1,11 @@
 /**
  * The `batchNormInference` op: OpenVINO's BatchNormInference-1 for tfjs.
  */
-import {cast, DataType, engine, op, Rank, Tensor, tensor, TensorLike} from '@tensorflow/tfjs-core';
+import {cast, DataType, engine, getBackend, getKernel, op, Rank, Tensor, tensor, TensorLike} from '@tensorflow/tfjs-core';
 
 import {describeValue} from '../util/describe_value';
 import {BatchNormInference, BATCH_NORM_INFERENCE_INPUT_NAMES, BatchNormInferenceAttrs, BatchNormInferenceInputs} from '../kernel_names';
+import {batchNormInferenceFallback} from './batch_norm_inference_fallback';
 
 const OP = 'batchNormInference';
 
@@ -166,6 +167,11 @@ function batchNormInference_<R extends Rank>(
     params.push(p);
   }
 
+  if (getKernel(BatchNormInference, getBackend()) == null) {
+    // A backend without our kernel (tfjs-node, react-native, custom): tfjs ops.
+    return batchNormInferenceFallback($x as Tensor<R>, params[0], params[1], params[2], params[3],
+                                      epsilon, axis);
+  }
   const inputs: BatchNormInferenceInputs =
       {x: $x, gamma: params[0], beta: params[1], mean: params[2], variance: params[3]};
   const attrs: BatchNormInferenceAttrs = {epsilon, axis};
