@@ -25,6 +25,20 @@ export const CHROMIUM_FLAGS = [
   '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist',
 ];
 
+/**
+ * WebGPU in headless Chromium without a GPU: Dawn on SwiftShader's Vulkan.
+ * Pass as `startBrowser({extraFlags: WEBGPU_FLAGS})`; WebGPU then works on
+ * pages served from http://127.0.0.1 (a secure context), not about:blank.
+ */
+export const WEBGPU_FLAGS = [
+  '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader',
+];
+
+export interface StartBrowserOptions {
+  /** Chromium flags added after CHROMIUM_FLAGS (e.g. WEBGPU_FLAGS). */
+  extraFlags?: string[];
+}
+
 export function browserExecutable(): string|null {
   const candidates = process.env.CHROME_PATH ? [process.env.CHROME_PATH] : ['/usr/bin/chromium'];
   return candidates.find((p) => fs.existsSync(p)) ?? null;
@@ -64,7 +78,7 @@ export interface BrowserSession {
 }
 
 /** Starts the static server and Chromium. Throws MISSING_BROWSER_MESSAGE if absent. */
-export async function startBrowser(): Promise<BrowserSession> {
+export async function startBrowser(options: StartBrowserOptions = {}): Promise<BrowserSession> {
   const executablePath = browserExecutable();
   if (executablePath == null) throw new Error(MISSING_BROWSER_MESSAGE);
   const dist = path.resolve(__dirname, '..', '..', 'dist', 'tfjs-batchnorm-inference.min.js');
@@ -75,7 +89,8 @@ export async function startBrowser(): Promise<BrowserSession> {
   const server = await startServer();
   let browser: Browser;
   try {
-    browser = await chromium.launch({executablePath, args: CHROMIUM_FLAGS, headless: true});
+    const args = [...CHROMIUM_FLAGS, ...(options.extraFlags ?? [])];
+    browser = await chromium.launch({executablePath, args, headless: true});
   } catch (e) {
     await server.close();
     throw new Error(`Could not start Chromium at ${executablePath}: ${(e as Error).message}\n` +
