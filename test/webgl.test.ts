@@ -319,6 +319,8 @@ describeInBrowser('BatchNormInference webgl kernel in headless Chromium', () => 
           packedGeneral: config.expect.pack,
           unpacked: !config.expect.pack,
           gpuFold: true,
+          folded: true,
+          guarded: true,
         });
       });
 

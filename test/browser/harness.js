@@ -19,9 +19,34 @@
     return Object.keys(tf.backend().binaryCache);
   }
 
+  /** The tag on the first line of every program of the plugin's webgl kernel. */
+  const TAG = 'tfbni:BatchNormInference';
+
   /** The programs of this plugin (main programs and GPU folds). */
   function ownPrograms() {
-    return programKeys().filter((k) => /normalize[14]\(|foldScale\(/.test(k));
+    return programKeys().filter((k) => k.includes(TAG));
+  }
+
+  /**
+   * Runs fn() and returns the tags (e.g. 'packed own-texel folded', 'fold
+   * packed') of the plugin's programs it ran, in order, by watching
+   * backend.runWebGLProgram; other programs appear as '-'.
+   */
+  async function programsRun(fn) {
+    const backend = tf.backend();
+    const original = backend.runWebGLProgram;
+    const ran = [];
+    backend.runWebGLProgram = function(program, ...rest) {
+      const m = new RegExp(TAG + ' ([^\\n]*)').exec(program.userCode);
+      ran.push(m ? m[1].trim() : '-');
+      return original.call(this, program, ...rest);
+    };
+    try {
+      await fn();
+    } finally {
+      backend.runWebGLProgram = original;
+    }
+    return ran;
   }
 
   function renderer(gl) {
@@ -238,18 +263,22 @@
     return {results, rank7Error, before, after: memory()};
   }
 
-  /** Which variants of the main program were compiled so far. */
+  /** Which variants of the plugin's programs were compiled so far. */
   function variants() {
     const own = ownPrograms();
+    const has = (re) => own.some((k) => re.test(k));
     return {
-      packedSameLayout: own.some((k) => /normalize4\(\s*texture(2D)?\(x, resultUV\)/.test(k)),
-      packedGeneral: own.some((k) => /normalize4\(\s*getX\(/.test(k)),
-      unpacked: own.some((k) => /normalize1\(/.test(k)),
-      gpuFold: own.some((k) => /foldScale\(/.test(k)),
+      packedSameLayout: has(/BatchNormInference packed own-texel/),
+      packedGeneral: has(/BatchNormInference packed sampler/),
+      unpacked: has(/BatchNormInference unpacked/),
+      gpuFold: has(/BatchNormInference fold/),
+      folded: has(/BatchNormInference (packed \S+|unpacked) folded/),
+      guarded: has(/BatchNormInference (packed \S+|unpacked) guarded/),
     };
   }
 
   window.harness = {
     init, info, memory, run, grads, epsilonRuns, shapeRuns, derived, variants, programKeys,
+    programsRun, toGpu,
   };
 })();

@@ -1,0 +1,99 @@
+/**
+ * Folding on the GPU, for statistics that live in textures: writes the
+ * 'guarded' params [4, C] the main program reads (rows: s, t, mean / 2,
+ * beta / 2; see batch_norm_inference_gpu.ts), in float32 arithmetic:
+ *
+ *     s = gamma / sqrt(variance + epsilon)
+ *     t = beta - mean * s, or +Inf where |t| > limit (or t is NaN): the main
+ *         program then takes the centred branch for that channel.
+ *
+ * Uniforms: `epsilon`, `limit` (the largest |t| the texture format keeps
+ * safe, chosen by the kernel) and `infinity` (WebGL2 shaders have no
+ * infinity constant). Division rather than inversesqrt (GLSL leaves
+ * inversesqrt(0) undefined); a negative variance + epsilon gives NaN
+ * explicitly (sqrt of a negative is undefined in GLSL too).
+ */
+import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
+
+import {PROGRAM_TAG, useShapeUniforms} from './batch_norm_inference_gpu';
+
+const FOLD_FUNCTIONS = `
+  float foldScale(float gamma, float variance) {
+    float d = variance + epsilon;
+    return d < 0.0 ? NAN : gamma / sqrt(d);
+  }
+  float foldShift(float scale, float beta, float mean) {
+    float t = beta - mean * scale;
+    return abs(t) <= limit ? t : infinity;
+  }
+`;
+
+const UNIFORMS = [
+  {name: 'epsilon', type: 'float' as const},
+  {name: 'limit', type: 'float' as const},
+  {name: 'infinity', type: 'float' as const},
+];
+
+/** The custom uniform values, in the programs' order. */
+export function foldUniforms(epsilon: number, limit: number): number[][] {
+  return [[epsilon], [limit], [Infinity]];
+}
+
+/** Writes params [4, C] packed: texel (0, c) = (s c, c+1, t c, c+1), (2, c) = halves of mean, beta. */
+export class FoldParamsPackedProgram implements GPGPUProgram {
+  variableNames = ['gamma', 'beta', 'mean', 'variance'];
+  outputShape: number[];
+  userCode: string;
+  packedInputs = true;
+  packedOutput = true;
+  enableShapeUniforms = useShapeUniforms(2);
+  customUniforms = UNIFORMS;
+
+  constructor(channels: number) {
+    this.outputShape = [4, channels];
+    this.userCode = `
+      // ${PROGRAM_TAG} fold packed
+      ${FOLD_FUNCTIONS}
+      void main() {
+        ivec2 rc = getOutputCoords();
+        int c = rc.y;
+        vec2 b = getBeta(c).xy;
+        vec2 m = getMean(c).xy;
+        if (rc.x == 0) {
+          vec2 g = getGamma(c).xy;
+          vec2 v = getVariance(c).xy;
+          vec2 s = vec2(foldScale(g.x, v.x), foldScale(g.y, v.y));
+          setOutput(vec4(s, foldShift(s.x, b.x, m.x), foldShift(s.y, b.y, m.y)));
+        } else {
+          setOutput(vec4(m * 0.5, b * 0.5));
+        }
+      }
+    `;
+  }
+}
+
+/** Writes params [4, C] unpacked. */
+export class FoldParamsProgram implements GPGPUProgram {
+  variableNames = ['gamma', 'beta', 'mean', 'variance'];
+  outputShape: number[];
+  userCode: string;
+  enableShapeUniforms = useShapeUniforms(2);
+  customUniforms = UNIFORMS;
+
+  constructor(channels: number) {
+    this.outputShape = [4, channels];
+    this.userCode = `
+      // ${PROGRAM_TAG} fold unpacked
+      ${FOLD_FUNCTIONS}
+      void main() {
+        ivec2 rc = getOutputCoords();
+        int c = rc.y;
+        float s = foldScale(getGamma(c), getVariance(c));
+        float y = rc.x == 0 ? s :
+                  rc.x == 1 ? foldShift(s, getBeta(c), getMean(c)) :
+                  rc.x == 2 ? getMean(c) * 0.5 : getBeta(c) * 0.5;
+        setOutput(y);
+      }
+    `;
+  }
+}
