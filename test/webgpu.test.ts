@@ -241,6 +241,21 @@ describeInBrowser('BatchNormInference webgpu kernel in headless Chromium', () =>
     expect(out.after).toEqual(out.before);
   });
 
+  it('runs ONE dispatch per call while the statistics are unchanged; frees the cache with them',
+     async () => {
+       const c = ALL_CASES.find((k) => k.name === 'channels-last image [2,5,7,16] axis -1, epsilon 1e-5')!;
+       const out = await page.evaluate(
+           ([pc]) => (window as any).harness.dispatchCounts(pc, 3), [toPage(c)] as const);
+       expect(out.restored).toBe(true);
+       expect(out.counts).toEqual([2, 1, 1]);  // fold + main, then main only
+       // x, the statistics and the cached params while they live ...
+       expect(out.cached.numTensors).toBe(out.before.numTensors + 5);
+       expect(out.cached.numBytesInGPU).toBe(
+           out.before.numBytesInGPU + 4 * (c.x.length + 4 * 16) + 4 * 3 * 16);
+       // ... and nothing once they are disposed.
+       expect(out.after).toEqual(out.before);
+     });
+
   it('checks its inputs when run directly (engine().runKernel), leaking nothing', async () => {
     const out = await page.evaluate(() => (window as any).harness.kernelErrors());
     const who = 'Error in BatchNormInference (webgpu):';

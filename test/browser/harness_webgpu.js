@@ -125,6 +125,39 @@
   }
 
   /**
+   * Calls the op `times` times on the same tensors and counts the programs
+   * the backend runs in each call (the fold, then the main program; only the
+   * main program while the statistics are unchanged). Then disposes the
+   * inputs: the cached params must go with them.
+   */
+  async function dispatchCounts(c, times) {
+    const backend = tf.backend();
+    const before = memory();
+    const {x, params} = makeInputs(c, 'gpu');
+    const original = backend.runWebGPUProgram;
+    const counts = [];
+    let n = 0;
+    backend.runWebGPUProgram = function(...args) {
+      n++;
+      return original.apply(this, args);
+    };
+    try {
+      for (let i = 0; i < times; i++) {
+        n = 0;
+        const y = tfbni.batchNormInference(x, ...params, options(c));
+        counts.push(n);
+        await y.data();
+        y.dispose();
+      }
+    } finally {
+      delete backend.runWebGPUProgram;  // the prototype's method again
+    }
+    const cached = memory();
+    tf.dispose([x, ...params]);
+    return {counts, before, cached, after: memory(), restored: backend.runWebGPUProgram === original};
+  }
+
+  /**
    * The kernel's own checks, reached through engine().runKernel (the op
    * checks first, so only direct calls get here). Returns each message and
    * tf.memory() before and after all of them.
@@ -251,7 +284,7 @@
   }
 
   window.harness = {
-    init, memory, run, large, epsilonRuns, kernelErrors, grads, layerModel, pipelineKeys,
-    ownPipelines,
+    init, memory, run, large, epsilonRuns, dispatchCounts, kernelErrors, grads, layerModel,
+    pipelineKeys, ownPipelines,
   };
 })();
