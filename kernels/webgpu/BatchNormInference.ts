@@ -22,7 +22,7 @@
  * @tensorflow/* imports to the page's global `tf`, and in Node importing this
  * package must not load the webgpu backend.
  */
-import {KernelConfig, KernelFunc, TensorInfo, util} from '@tensorflow/tfjs-core';
+import {env, KernelConfig, KernelFunc, TensorInfo, util} from '@tensorflow/tfjs-core';
 import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 
 import {BatchNormInference, BatchNormInferenceAttrs, BatchNormInferenceInputs} from '../../src/kernel_names';
@@ -33,11 +33,31 @@ import {cachePerBackend} from '../shared/params_cache';
 import {BatchNormInferenceProgram, BatchNormInferenceVariant} from './batch_norm_inference_webgpu';
 import {FoldParamsProgram} from './fold_params_webgpu';
 
+/**
+ * The tfjs flag for the four-elements-per-invocation variants: true (default)
+ * uses them where the layout allows, false always the scalar program
+ * (tf.env().set('TFBNI_WEBGPU_VEC4', false)). Tests run the shared cases both
+ * ways; bench/webgpu.js times both.
+ */
+export const WEBGPU_VEC4_FLAG = 'TFBNI_WEBGPU_VEC4';
+
+/** Registers WEBGPU_VEC4_FLAG unless some copy of this package already did. */
+export function registerWebgpuVec4Flag(): void {
+  try {
+    env().get(WEBGPU_VEC4_FLAG);  // throws while the flag is not registered
+  } catch {
+    env().registerFlag(WEBGPU_VEC4_FLAG, () => true);
+  }
+}
+registerWebgpuVec4Flag();
+
 /** The variant for a layout, and the `inner` / `channels` uniforms in its units. */
-export function chooseVariant(inner: number, channels: number):
+export function chooseVariant(inner: number, channels: number, vec4 = true):
     {variant: BatchNormInferenceVariant, inner: number, channels: number} {
-  if (inner === 1 && channels % 4 === 0) return {variant: 'last4', inner: 1, channels: channels / 4};
-  if (inner % 4 === 0) return {variant: 'inner4', inner: inner / 4, channels};
+  if (vec4 && inner === 1 && channels % 4 === 0) {
+    return {variant: 'last4', inner: 1, channels: channels / 4};
+  }
+  if (vec4 && inner % 4 === 0) return {variant: 'inner4', inner: inner / 4, channels};
   return {variant: 'scalar', inner, channels};
 }
 
@@ -75,7 +95,8 @@ export function batchNormInference(args: {
   if (size === 0) return backend.makeTensorInfo(x.shape, 'float32', new Float32Array(0));
 
   const params = channelParams(backend, [gamma, beta, mean, variance], channels, epsilon);
-  const layout = chooseVariant(channelBlocks(x.shape, axis).inner, channels);
+  const layout = chooseVariant(
+      channelBlocks(x.shape, axis).inner, channels, env().getBool(WEBGPU_VEC4_FLAG));
   const out = backend.runWebGPUProgram(
       new BatchNormInferenceProgram(size, layout.variant), [flat(x), params], 'float32', [
         {type: 'int32', data: [layout.inner]},

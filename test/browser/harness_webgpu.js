@@ -70,8 +70,44 @@
     return {x, params};
   }
 
-  /** Runs every case; returns values and tf.memory() around each. */
-  async function run(cases, placement) {
+  /**
+   * Runs `body` while recording the shaderKey of every program the backend is
+   * asked to run (as the program sets it, before tfjs appends to it).
+   */
+  async function recordPrograms(body) {
+    const backend = tf.backend();
+    const original = backend.runWebGPUProgram;
+    const programs = [];
+    backend.runWebGPUProgram = function(program, ...rest) {
+      programs.push(program.shaderKey);
+      return original.call(this, program, ...rest);
+    };
+    try {
+      return {value: await body(), programs};
+    } finally {
+      delete backend.runWebGPUProgram;  // the prototype's method again
+    }
+  }
+
+  /**
+   * Runs every case with the tfjs flags `flags` set (restored afterwards);
+   * returns values and tf.memory() around each, and which variants of the
+   * main program ran.
+   */
+  async function run(cases, placement, flags = {}) {
+    const saved = Object.fromEntries(Object.keys(flags).map((k) => [k, tf.env().get(k)]));
+    for (const [k, v] of Object.entries(flags)) tf.env().set(k, v);
+    try {
+      const {value, programs} = await recordPrograms(() => runCases(cases, placement));
+      const variants = [...new Set(programs.filter((k) => k.startsWith('batchNormInference_'))
+                                       .map((k) => k.slice('batchNormInference_'.length)))];
+      return {results: value, pipelines: ownPipelines(), variants: variants.sort()};
+    } finally {
+      for (const [k, v] of Object.entries(saved)) tf.env().set(k, v);
+    }
+  }
+
+  async function runCases(cases, placement) {
     const results = [];
     for (const c of cases) {
       const before = memory();
@@ -89,7 +125,7 @@
       result.after = memory();
       results.push(result);
     }
-    return {results, pipelines: ownPipelines()};
+    return results;
   }
 
   /**
