@@ -60,8 +60,18 @@ async function tfbniWebgpuBench(options) {
     return median(samples);
   }
 
-  /** Wall time of n dependent ops on x followed by one readback. */
-  async function chainMs(op, x, n) {
+  /** Wall time of n dependent ops on x followed by one readback (tfjs flags set meanwhile). */
+  async function chainMs(op, x, n, flags) {
+    const saved = Object.fromEntries(Object.keys(flags || {}).map((k) => [k, tf.env().get(k)]));
+    for (const [k, v] of Object.entries(flags || {})) tf.env().set(k, v);
+    try {
+      return await chainMsNow(op, x, n);
+    } finally {
+      for (const [k, v] of Object.entries(saved)) tf.env().set(k, v);
+    }
+  }
+
+  async function chainMsNow(op, x, n) {
     await settle(x);
     const start = now();
     let y = x;
@@ -104,18 +114,22 @@ async function tfbniWebgpuBench(options) {
       ours: {op: (t) => tfbni.batchNormInference(t, gamma, beta, mean, variance, {epsilon, axis}), x},
       oursFold: {op: (t) => tfbni.batchNormInference(
           t, gamma, beta, mean, variance, {epsilon: epsilon * (1 + 1e-6 * (++calls % 1000)), axis}), x},
+      // The scalar program (one element per invocation) where the kernel
+      // would pick a vec4 variant: what the TFBNI_WEBGPU_VEC4 path gains.
+      oursScalar: {op: (t) => tfbni.batchNormInference(t, gamma, beta, mean, variance, {epsilon, axis}),
+                   x, flags: {TFBNI_WEBGPU_VEC4: false}},
       batchNorm: {op: (t) => tf.batchNorm(t, mean, variance, beta, gamma, epsilon), x: xLast},
       identity: {op: (t) => tf.add(t, 0), x},
     };
     progress(`[${shape}] axis ${axis}: warm-up`);
-    for (const c of Object.values(contenders)) await chainMs(c.op, c.x, 2);
+    for (const c of Object.values(contenders)) await chainMs(c.op, c.x, 2, c.flags);
     const readback = await readbackMs(x, 5);
     const readbackLast = await readbackMs(xLast, 5);
-    const perOp = {ours: [], oursFold: [], batchNorm: [], identity: []};
+    const perOp = {ours: [], oursFold: [], oursScalar: [], batchNorm: [], identity: []};
     for (let r = 0; r < reps; r++) {
       progress(`[${shape}] axis ${axis}: repetition ${r + 1}/${reps}`);
       for (const [name, c] of Object.entries(contenders)) {
-        const ms = await chainMs(c.op, c.x, chain);
+        const ms = await chainMs(c.op, c.x, chain, c.flags);
         perOp[name].push((ms - (c.x === x ? readback : readbackLast)) / chain);
       }
     }
@@ -124,6 +138,7 @@ async function tfbniWebgpuBench(options) {
                  batchNormShape: ax === rank - 1 ? shape : lastShape, samples: perOp,
                  batchNormOverOurs: medianRatio(perOp.batchNorm, perOp.ours),
                  foldOverOurs: medianRatio(perOp.oursFold, perOp.ours),
+                 scalarOverOurs: medianRatio(perOp.oursScalar, perOp.ours),
                  oursOverIdentity: medianRatio(perOp.ours, perOp.identity)};
     for (const name of Object.keys(perOp)) {
       row[name] = median(perOp[name]);
@@ -147,14 +162,15 @@ function formatWebgpuTable(result) {
              `<= 1e5 elements) after warm-up; ratios are medians of per-repetition ratios.`);
   lines.push('');
   const header = ['shape', 'axis', 'N', 'ours ms/op (min)', 'ns/el', 'ours, fold each call',
-                  'tf.batchNorm ms/op (min)', 'tf.add(x,0) ms/op (min)', 'batchNorm/ours',
-                  'fold/ours', 'ours/identity'];
+                  'ours, scalar program', 'tf.batchNorm ms/op (min)', 'tf.add(x,0) ms/op (min)',
+                  'batchNorm/ours', 'fold/ours', 'scalar/ours', 'ours/identity'];
   const ms = (r, name) => `${r[name].toFixed(3)} (${r[`${name}Min`].toFixed(3)})`;
   const body = result.rows.map((r) => {
     const note = r.batchNormShape.join() === r.shape.join() ? '' : ' (a)';
     return [`[${r.shape.join(',')}]`, String(r.axis), String(r.chain), ms(r, 'ours'),
-            (r.ours * 1e6 / r.size).toFixed(2), ms(r, 'oursFold'), ms(r, 'batchNorm') + note,
-            ms(r, 'identity'), r.batchNormOverOurs.toFixed(2) + 'x', r.foldOverOurs.toFixed(2) + 'x',
+            (r.ours * 1e6 / r.size).toFixed(2), ms(r, 'oursFold'), ms(r, 'oursScalar'),
+            ms(r, 'batchNorm') + note, ms(r, 'identity'), r.batchNormOverOurs.toFixed(2) + 'x',
+            r.foldOverOurs.toFixed(2) + 'x', r.scalarOverOurs.toFixed(2) + 'x',
             r.oursOverIdentity.toFixed(2) + 'x'];
   });
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
@@ -167,7 +183,9 @@ function formatWebgpuTable(result) {
              'timed on the same number of elements in channels-last layout.');
   lines.push('ours = tfbni.batchNormInference with unchanged statistics (cached params: one ' +
              'dispatch per call); ours, fold each call = a new epsilon every call (fold + main ' +
-             'program); identity = tf.add(x, 0); ns/el = nanoseconds per element (median).');
+             'program); ours, scalar program = TFBNI_WEBGPU_VEC4 false (one element per ' +
+             'invocation instead of four); identity = tf.add(x, 0); ns/el = nanoseconds per ' +
+             'element (median).');
   return lines.join('\n');
 }
 

@@ -305,6 +305,8 @@ describeInBrowser('BatchNormInference webgpu kernel in headless Chromium', () =>
        const result = await page.evaluate(() => (window as any).harness.layerModel());
        expect(result.backendDuring).toBe('webgpu');
        expect(result.after).toEqual(result.before);
+       // Weights unchanged since the first call: each layer runs one program, no fold.
+       expect(result.ownPrograms).toEqual(['batchNormInference_last4', 'batchNormInference_inner4']);
        expect(result.webgpu.length).toBe(2 * 6 * 6 * 8);
        // conv2d sums in a different order on each backend; the layers scale
        // that difference by |gamma| / sqrt(variance + epsilon) <= ~6.

@@ -256,7 +256,7 @@
     } finally {
       await tf.setBackend(backend);
     }
-    return {webgpu, cpu, before, after, backendDuring: backend};
+    return {webgpu, cpu, before, after, backendDuring: backend, ownPrograms};
   }
 
   /**
@@ -298,10 +298,14 @@
     await first.data();
     first.dispose();
     const before = memory();
-    const y = model.predict(x);
-    const webgpu = Array.from(await y.data());
-    y.dispose();
+    const {value: webgpu, programs} = await recordPrograms(async () => {
+      const y = model.predict(x);
+      const values = Array.from(await y.data());
+      y.dispose();
+      return values;
+    });
     const after = memory();
+    const ownPrograms = programs.filter((k) => k.startsWith('batchNormInference'));
     x.dispose();
     model.dispose();
     await tf.setBackend('cpu');
@@ -316,7 +320,7 @@
     } finally {
       await tf.setBackend(backend);
     }
-    return {webgpu, cpu, before, after, backendDuring: backend};
+    return {webgpu, cpu, before, after, backendDuring: backend, ownPrograms};
   }
 
   window.harness = {
