@@ -11,7 +11,8 @@
  * read back once with `await data()`; the readback of a tensor of that size
  * is timed on its own and subtracted, and the rest divided by N is the time
  * per op, output allocation included. Contenders are warmed up (pipeline
- * compilation, buffer pools) and then sampled round-robin. Per contender the
+ * compilation, buffer pools) and then sampled round-robin, the order rotating
+ * every repetition. Per contender the
  * table gives the median over repetitions (what a user sees) and the minimum
  * (warm); ratios are medians of per-repetition ratios (tools/stats.js), robust
  * to load that changes during the run. Shapes: bench/shapes.js.
@@ -126,9 +127,15 @@ async function tfbniWebgpuBench(options) {
     const readback = await readbackMs(x, 5);
     const readbackLast = await readbackMs(xLast, 5);
     const perOp = {ours: [], oursFold: [], oursScalar: [], batchNorm: [], identity: []};
+    const names = Object.keys(contenders);
     for (let r = 0; r < reps; r++) {
       progress(`[${shape}] axis ${axis}: repetition ${r + 1}/${reps}`);
-      for (const [name, c] of Object.entries(contenders)) {
+      // The order rotates every repetition: whichever runs first after the
+      // previous repetition (buffer pool refills, the other layout's x) pays
+      // more, and rotating spreads that over all contenders.
+      for (let k = 0; k < names.length; k++) {
+        const name = names[(k + r) % names.length];
+        const c = contenders[name];
         const ms = await chainMs(c.op, c.x, chain, c.flags);
         perOp[name].push((ms - (c.x === x ? readback : readbackLast)) / chain);
       }
