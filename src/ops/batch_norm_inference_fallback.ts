@@ -17,6 +17,9 @@
 import {add, div, mul, reshape, scalar, sqrt, sub, Tensor, tidy} from '@tensorflow/tfjs-core';
 
 /**
+ * y = (x - mean) * gamma / sqrt(variance + epsilon) + beta along `axis`, with
+ * tfjs ops; the op calls it with checked, converted arguments.
+ *
  * @param x float32, rank >= 2.
  * @param gamma, beta, mean, variance float32, rank 1, x.shape[axis] elements.
  * @param epsilon a finite number > 0.
