@@ -256,7 +256,7 @@
     } finally {
       await tf.setBackend(backend);
     }
-    return {webgpu, cpu, before, after, backendDuring: backend, ownPrograms};
+    return {webgpu, cpu, before, after, backendDuring: backend};
   }
 
   /**
