@@ -7,12 +7,13 @@ import {getGradient, getKernel, GradConfig, KernelConfig, registerGradient, regi
 
 import {batchNormInferenceConfig as cpuConfig} from '../kernels/cpu/BatchNormInference';
 import {batchNormInferenceConfig as webglConfig} from '../kernels/webgl/BatchNormInference';
+import {batchNormInferenceConfig as webgpuConfig} from '../kernels/webgpu/BatchNormInference';
 import {batchNormInferenceGradConfig} from './ops/batch_norm_inference_grad';
 import {registerBatchNormInferenceLayer} from './layers/batch_norm_inference_layer';
 import {registerFusedLayers} from './layers/fused_register';
 
 /** The kernel configs this package provides, one per backend. */
-export const kernelConfigs: KernelConfig[] = [cpuConfig, webglConfig];
+export const kernelConfigs: KernelConfig[] = [cpuConfig, webglConfig, webgpuConfig];
 
 function registerKernelOnce(config: KernelConfig) {
   if (getKernel(config.kernelName, config.backendName) == null) {

@@ -1,13 +1,14 @@
 /**
  * The `batchNormInference` op: OpenVINO's BatchNormInference-1 for tfjs.
  */
-import {engine, op, Rank, Tensor, TensorLike} from '@tensorflow/tfjs-core';
+import {engine, getBackend, getKernel, op, Rank, Tensor, TensorLike} from '@tensorflow/tfjs-core';
 
 import {BatchNormInference, BATCH_NORM_INFERENCE_INPUT_NAMES, BatchNormInferenceAttrs, BatchNormInferenceInputs} from '../kernel_names';
 import {toFloatTensor} from '../util/args';
 import {checkChannelInput, checkEpsilon, checkX, normalizeAxis} from '../util/checks';
 import {describeValue} from '../util/describe_value';
 import {fail} from '../util/fail';
+import {batchNormInferenceFallback} from './batch_norm_inference_fallback';
 
 const OP = 'batchNormInference';
 
@@ -77,6 +78,11 @@ function batchNormInference_<R extends Rank>(
     return p;
   });
 
+  if (getKernel(BatchNormInference, getBackend()) == null) {
+    // A backend without our kernel (tfjs-node, react-native, custom): tfjs ops.
+    return batchNormInferenceFallback($x as Tensor<R>, params[0], params[1], params[2], params[3],
+                                      epsilon, axis);
+  }
   const inputs: BatchNormInferenceInputs =
       {x: $x, gamma: params[0], beta: params[1], mean: params[2], variance: params[3]};
   const attrs: BatchNormInferenceAttrs = {epsilon, axis};

@@ -1,0 +1,112 @@
+/**
+ * BatchNormInference on the webgpu backend (tfjs-backend-webgpu 4.x; tested
+ * with 4.22).
+ *
+ * Two programs: the fold (fold_params_webgpu.ts) turns the four statistics
+ * into one `params` buffer [mean; scale; beta], and the main program
+ * (batch_norm_inference_webgpu.ts, which explains the formula, the precision
+ * choice and the variants) normalizes x with it. `params` is cached per
+ * backend, keyed by the statistics' dataIds and epsilon
+ * (kernels/shared/params_cache.ts), and released when one of the statistics
+ * is: a layer's call, whose weights do not change, is ONE dispatch; a call
+ * with new statistics is two.
+ *
+ * x is handed to the main program flattened to rank 1 (a view of the same
+ * buffer, nothing is copied) and the output, computed as [size], is returned
+ * with x's shape, as tfjs's own Reshape kernel aliases buffers. So the
+ * program needs none of tfjs's coordinate arithmetic (which stops at rank 6),
+ * the channel axis can be any axis without a transpose, and the compiled
+ * pipeline does not depend on the rank.
+ *
+ * Only types are imported from tfjs-backend-webgpu: the browser bundle maps
+ * @tensorflow/* imports to the page's global `tf`, and in Node importing this
+ * package must not load the webgpu backend.
+ */
+import {env, KernelConfig, KernelFunc, TensorInfo, util} from '@tensorflow/tfjs-core';
+import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
+
+import {BatchNormInference, BatchNormInferenceAttrs, BatchNormInferenceInputs} from '../../src/kernel_names';
+import {channelBlocks} from '../shared/channel_params';
+import {checkKernelInputs} from '../shared/check_inputs';
+import {cachePerBackend} from '../shared/params_cache';
+
+import {BatchNormInferenceProgram, BatchNormInferenceVariant} from './batch_norm_inference_webgpu';
+import {FoldParamsProgram} from './fold_params_webgpu';
+
+/**
+ * The tfjs flag for the four-elements-per-invocation variants: true (default)
+ * uses them where the layout allows, false always the scalar program
+ * (tf.env().set('TFBNI_WEBGPU_VEC4', false)). Tests run the shared cases both
+ * ways; bench/webgpu.js times both.
+ */
+export const WEBGPU_VEC4_FLAG = 'TFBNI_WEBGPU_VEC4';
+
+/** Registers WEBGPU_VEC4_FLAG unless some copy of this package already did. */
+export function registerWebgpuVec4Flag(): void {
+  try {
+    env().get(WEBGPU_VEC4_FLAG);  // throws while the flag is not registered
+  } catch {
+    env().registerFlag(WEBGPU_VEC4_FLAG, () => true);
+  }
+}
+registerWebgpuVec4Flag();
+
+/** The variant for a layout, and the `inner` / `channels` uniforms in its units. */
+export function chooseVariant(inner: number, channels: number, vec4 = true):
+    {variant: BatchNormInferenceVariant, inner: number, channels: number} {
+  if (vec4 && inner === 1 && channels % 4 === 0) {
+    return {variant: 'last4', inner: 1, channels: channels / 4};
+  }
+  if (vec4 && inner % 4 === 0) return {variant: 'inner4', inner: inner / 4, channels};
+  return {variant: 'scalar', inner, channels};
+}
+
+function flat(t: TensorInfo): TensorInfo {
+  return {dataId: t.dataId, shape: [util.sizeFromShape(t.shape)], dtype: t.dtype};
+}
+
+/** The cached `params` of each backend, released with the statistics. */
+const paramsCache = cachePerBackend<WebGPUBackend, TensorInfo>(
+    (backend, params) => backend.disposeData(params.dataId));
+
+/** [mean; scale; beta] for these statistics and epsilon: cached, or folded now. */
+function channelParams(
+    backend: WebGPUBackend, stats: TensorInfo[], channels: number, epsilon: number): TensorInfo {
+  const [gamma, beta, mean, variance] = stats;
+  const cache = paramsCache(backend);
+  const key = {
+    gamma: gamma.dataId, beta: beta.dataId, mean: mean.dataId, variance: variance.dataId,
+    epsilon, variant: 'webgpu [mean; scale; beta]',
+  };
+  return cache.get(key) ?? cache.set(key, backend.runWebGPUProgram(
+      new FoldParamsProgram(channels), stats, 'float32',
+      [{type: 'int32', data: [channels]}, {type: 'float32', data: [epsilon]}]));
+}
+
+export function batchNormInference(args: {
+  inputs: BatchNormInferenceInputs,
+  backend: WebGPUBackend,
+  attrs: BatchNormInferenceAttrs,
+}): TensorInfo {
+  const {inputs, backend, attrs} = args;
+  const {x, gamma, beta, mean, variance, axis, epsilon, channels} =
+      checkKernelInputs(inputs, attrs, 'webgpu');
+  const size = util.sizeFromShape(x.shape);
+  if (size === 0) return backend.makeTensorInfo(x.shape, 'float32', new Float32Array(0));
+
+  const params = channelParams(backend, [gamma, beta, mean, variance], channels, epsilon);
+  const layout = chooseVariant(
+      channelBlocks(x.shape, axis).inner, channels, env().getBool(WEBGPU_VEC4_FLAG));
+  const out = backend.runWebGPUProgram(
+      new BatchNormInferenceProgram(size, layout.variant), [flat(x), params], 'float32', [
+        {type: 'int32', data: [layout.inner]},
+        {type: 'int32', data: [layout.channels]},
+      ]);
+  return {dataId: out.dataId, shape: x.shape.slice(), dtype: 'float32'};
+}
+
+export const batchNormInferenceConfig: KernelConfig = {
+  kernelName: BatchNormInference,
+  backendName: 'webgpu',
+  kernelFunc: batchNormInference as unknown as KernelFunc,
+};
