@@ -80,8 +80,8 @@ function nearestByFixedPoint(e: Element): number {
     const inf = (kk: number) => kk === MAX_KEY ? B(1) << B(128 + P) : kk === MIN_KEY ? -(B(1) << B(128 + P)) : valueOf(kk);
     return (inf(k) + inf(k + 1)) >> B(1);
   };
-  // start from the float64 formula (a guess: the exact comparisons below decide)
-  let k = float32Key(Math.fround(gamma * (x - mean) / Math.sqrt(e[4] + e[5]) + beta));
+  // start from the fixed-point value itself (a guess: the exact comparisons below decide)
+  let k = float32Key(Math.fround(Number(floor >> B(P - 200)) / 2 ** 200));
   const up = (kk: number) => {  // rounds to kk + 1 or above
     const mid = midOf(kk);
     if (onMid(mid)) return kk === -1 ? true : (kk >= 0 ? (kk + 1) % 2 === 0 : kk % 2 === 0);
@@ -118,6 +118,8 @@ function constructedElements(): Element[] {
     [0, -1, -0, 0, 1, 1e-3], [3, -1, 3, 0, 0, 1], [1.401298464324817e-45, 1, 0, 0, 0, 4],  // 2^-150: a tie to 0
     [3 * 1.401298464324817e-45, 1, 0, 0, 0, 4],  // 1.5 * 2^-149: a tie to 2^-148
     [1, 1e-30, 0, 0, 1e30, 5e-324], [1e38, 1e38, -1e38, 0, 1e-45, 5e-324],
+    // the float64 formula cancels to 0 here (x - mean rounds to -MAX); exact: 1256.35
+    [-1256.347900390625, -1, -max, max, 1, 5e-324],
   ];
   // subnormal results and ties in every binade
   for (let i = 0; i < 300; i++) {

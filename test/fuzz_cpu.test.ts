@@ -134,6 +134,13 @@ describe('named reproductions (bugs of the float64 folded form x * scale + shift
     expect(single(-(2 ** 103), 1, -max, 0, 0, 1)).toBe(-Infinity);
   });
 
+  it('x - mean rounding to -MAX in float64 (fuzz seed 7, case 20742): the exact 1256.35, ' +
+     'where the float64 formula gives 0', () => {
+    const max = 3.4028234663852886e38;
+    expect(-1 * (-1256.347900390625 - max) / Math.sqrt(1 + 5e-324) - max).toBe(0);
+    expect(single(-1256.347900390625, -1, -max, max, 1, 5e-324)).toBe(1256.347900390625);
+  });
+
   it('NaN and infinities as the IEEE formula gives them', () => {
     expect(single(Infinity, 1, 0, 0, 1, 1e-3)).toBe(Infinity);
     expect(single(Infinity, -1, 0, 0, 1, 1e-3)).toBe(-Infinity);

@@ -209,12 +209,30 @@ export function nearestKeyBetween(t: ExactTerms, loKey: number, hiKey: number): 
 }
 
 /**
- * The key of the float32 nearest to v starting from any guess (walks to it;
- * a guess from float64 arithmetic is at most a step or two away).
+ * The key of the float32 nearest to v starting from any guess: steps of
+ * doubling length away from it until the answer is bracketed, then a binary
+ * search, so a guess far off (float64 cancellation can put it anywhere)
+ * costs O(log distance) comparisons.
  */
 export function nearestKeyFrom(t: ExactTerms, guess: number): number {
-  let k = Math.min(Math.max(guess, MIN_KEY), MAX_KEY);
-  while (k > MIN_KEY && !roundsAbove(t, k - 1)) k--;
-  while (k < MAX_KEY && roundsAbove(t, k)) k++;
+  const k = Math.min(Math.max(guess, MIN_KEY), MAX_KEY);
+  if (roundsAbove(t, k) && k < MAX_KEY) {
+    // the answer is above k: find hi with !roundsAbove(hi)
+    let lo = k + 1;
+    for (let step = 1; ; step *= 2) {
+      const hi = Math.min(k + step, MAX_KEY);
+      if (hi === MAX_KEY || !roundsAbove(t, hi)) return nearestKeyBetween(t, lo, hi);
+      lo = hi + 1;
+    }
+  }
+  if (k > MIN_KEY && !roundsAbove(t, k - 1)) {
+    // the answer is below k: find lo with roundsAbove(lo - 1)
+    let hi = k - 1;
+    for (let step = 1; ; step *= 2) {
+      const lo = Math.max(k - step, MIN_KEY);
+      if (lo === MIN_KEY || roundsAbove(t, lo - 1)) return nearestKeyBetween(t, lo, hi);
+      hi = lo - 1;
+    }
+  }
   return k;
 }
