@@ -86,19 +86,44 @@ function compareMagnitudes(a: Dyadic, b: Dyadic): number {
   return am > bm ? 1 : am < bm ? -1 : 0;
 }
 
+/** The exact per-channel inputs (for many elements of one channel). */
+export interface ExactChannel {
+  gamma: number;
+  beta: number;
+  mean: number;
+  /** gamma, mean, beta and variance + epsilon, exact */
+  g: Dyadic;
+  m: Dyadic;
+  b: Dyadic;
+  r: Dyadic;
+}
+
 /**
- * The exact terms of one element. Requires every argument finite and
+ * A channel's exact inputs. Requires every argument finite and
  * variance + epsilon > 0 (callers check: rounded_batch_norm.ts, exact.ts).
  */
-export function exactTerms(
-    x: number, gamma: number, beta: number, mean: number, variance: number,
-    epsilon: number): ExactTerms {
-  const d = mul(toDyadic(gamma), add(toDyadic(x), neg(toDyadic(mean))));
+export function exactChannel(
+    gamma: number, beta: number, mean: number, variance: number, epsilon: number): ExactChannel {
+  return {
+    gamma, beta, mean, g: toDyadic(gamma), m: neg(toDyadic(mean)), b: toDyadic(beta),
+    r: add(toDyadic(variance), toDyadic(epsilon)),
+  };
+}
+
+/** The exact terms of element x (finite) of a channel. */
+export function exactTermsOf(x: number, ch: ExactChannel): ExactTerms {
   // An exactly zero result: D = 0 and beta = 0; then every IEEE step is exact
   // and the sign of zero is that of gamma * (x - mean) + beta (the division
   // by a positive square root keeps it).
-  const negativeZero = Object.is(gamma * (x - mean) + beta, -0);
-  return {d, r: add(toDyadic(variance), toDyadic(epsilon)), b: toDyadic(beta), negativeZero};
+  const negativeZero = Object.is(ch.gamma * (x - ch.mean) + ch.beta, -0);
+  return {d: mul(ch.g, add(toDyadic(x), ch.m)), r: ch.r, b: ch.b, negativeZero};
+}
+
+/** The exact terms of one element (same requirements as exactChannel). */
+export function exactTerms(
+    x: number, gamma: number, beta: number, mean: number, variance: number,
+    epsilon: number): ExactTerms {
+  return exactTermsOf(x, exactChannel(gamma, beta, mean, variance, epsilon));
 }
 
 function sign(n: bigint): number {
@@ -184,12 +209,30 @@ export function nearestKeyBetween(t: ExactTerms, loKey: number, hiKey: number): 
 }
 
 /**
- * The key of the float32 nearest to v starting from any guess (walks to it;
- * a guess from float64 arithmetic is at most a step or two away).
+ * The key of the float32 nearest to v starting from any guess: steps of
+ * doubling length away from it until the answer is bracketed, then a binary
+ * search, so a guess far off (float64 cancellation can put it anywhere)
+ * costs O(log distance) comparisons.
  */
 export function nearestKeyFrom(t: ExactTerms, guess: number): number {
-  let k = Math.min(Math.max(guess, MIN_KEY), MAX_KEY);
-  while (k > MIN_KEY && !roundsAbove(t, k - 1)) k--;
-  while (k < MAX_KEY && roundsAbove(t, k)) k++;
+  const k = Math.min(Math.max(guess, MIN_KEY), MAX_KEY);
+  if (roundsAbove(t, k) && k < MAX_KEY) {
+    // the answer is above k: find hi with !roundsAbove(hi)
+    let lo = k + 1;
+    for (let step = 1; ; step *= 2) {
+      const hi = Math.min(k + step, MAX_KEY);
+      if (hi === MAX_KEY || !roundsAbove(t, hi)) return nearestKeyBetween(t, lo, hi);
+      lo = hi + 1;
+    }
+  }
+  if (k > MIN_KEY && !roundsAbove(t, k - 1)) {
+    // the answer is below k: find lo with roundsAbove(lo - 1)
+    let hi = k - 1;
+    for (let step = 1; ; step *= 2) {
+      const lo = Math.max(k - step, MIN_KEY);
+      if (lo === MIN_KEY || roundsAbove(t, lo - 1)) return nearestKeyBetween(t, lo, hi);
+      hi = lo - 1;
+    }
+  }
   return k;
 }
