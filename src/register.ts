@@ -7,11 +7,12 @@ import {getGradient, getKernel, GradConfig, KernelConfig, registerGradient, regi
 
 import {batchNormInferenceConfig as cpuConfig} from '../kernels/cpu/BatchNormInference';
 import {batchNormInferenceConfig as webglConfig} from '../kernels/webgl/BatchNormInference';
+import {batchNormInferenceConfig as wasmConfig} from '../kernels/wasm/BatchNormInference';
 import {batchNormInferenceGradConfig} from './ops/batch_norm_inference_grad';
 import {registerBatchNormInferenceLayer} from './layers/batch_norm_inference_layer';
 
 /** The kernel configs this package provides, one per backend. */
-export const kernelConfigs: KernelConfig[] = [cpuConfig, webglConfig];
+export const kernelConfigs: KernelConfig[] = [cpuConfig, webglConfig, wasmConfig];
 
 function registerKernelOnce(config: KernelConfig) {
   if (getKernel(config.kernelName, config.backendName) == null) {
