@@ -5,9 +5,12 @@
  * the heap, the gradient, a layer model, and registration without loading
  * the wasm package.
  *
- * Tolerance: profile 'cpu' of test/helpers/reference.ts (half an ulp of
- * float32 plus 2^-50 of the terms): the kernel computes each element in
- * float64 and rounds once to float32, as the cpu kernel does.
+ * Exact: every element must be the float32 nearest to the exact formula
+ * (test/helpers/exact.ts, integer arithmetic), bit for bit, as the kernel
+ * guarantees (kernels/shared/rounded_batch_norm.ts); where a test computes
+ * its expectation with the float64 formula instead (compareWithReference),
+ * profile 'cpu' of test/helpers/reference.ts applies (half an ulp of float32
+ * plus 2^-50 of the terms), a consequence of the exact result.
  */
 import {spawnSync} from 'child_process';
 import * as path from 'path';
@@ -19,6 +22,8 @@ import type {BackendWasm} from '@tensorflow/tfjs-backend-wasm';
 import {BatchNormInference, batchNormInference, batchNormInferenceLayer} from '../src';
 import {wasmHeap} from '../kernels/wasm/wasm_heap';
 import {loadCases} from './helpers/cases';
+import {exactBatchNorm, firstBitDifference} from './helpers/exact';
+import {fuzzCases} from './helpers/fuzz';
 import {formulaMismatches, statisticsOf} from './helpers/layer_reference';
 import {expectNoLeaks, expectThrowsWithoutLeak} from './helpers/leaks';
 import {compareWithReference} from './helpers/reference';
@@ -37,7 +42,7 @@ function options(c: {epsilon: number, axisArg?: number}) {
   return c.axisArg === undefined ? {epsilon: c.epsilon} : {epsilon: c.epsilon, axis: c.axisArg};
 }
 
-describe('batchNormInference on wasm: the shared cases against the float64 formula', () => {
+describe('batchNormInference on wasm: the shared cases, exactly', () => {
   for (const c of loadCases()) {
     it(c.name, async () => {
       expect(tf.getBackend()).toBe('wasm');
@@ -48,11 +53,27 @@ describe('batchNormInference on wasm: the shared cases against the float64 formu
         expect(y.dtype).toBe('float32');
         const actual = y.dataSync();
         tf.dispose([x, y]);
-        expect(compareWithReference(actual, c, 'cpu')).toEqual([]);
+        expect(firstBitDifference(actual, exactBatchNorm(c))).toBeNull();
         if (c.expected) expect(Array.from(actual)).toEqual(c.expected);
       });
     });
   }
+});
+
+describe('batchNormInference on wasm: seeded fuzz cases (every rank and axis, special values), exactly', () => {
+  it('300 cases', async () => {
+    await expectNoLeaks(() => {
+      for (const c of fuzzCases(20261201, 300)) {
+        const x = tf.tensor(c.x, c.shape, 'float32');
+        const y = batchNormInference(x, c.gamma, c.beta, c.mean, c.variance,
+                                     {epsilon: c.epsilon, axis: c.axis});
+        const actual = y.dataSync();
+        tf.dispose([x, y]);
+        expect({id: c.id, difference: firstBitDifference(actual, exactBatchNorm(c))})
+            .toEqual({id: c.id, difference: null});
+      }
+    });
+  });
 });
 
 describe('the wasm kernel run directly', () => {
@@ -242,10 +263,8 @@ describe('gradient and layers on wasm', () => {
     };
     const onCpu = await predictOn('cpu');
     const onWasm = await expectNoLeaks(() => predictOn('wasm'));
-    // Each rounds a float64 value (error ~2^-50 of the terms) once to
-    // float32: they agree to within one ulp of float32.
-    onWasm.forEach((v, i) => expect(Math.abs(v - onCpu[i]))
-                                 .toBeLessThanOrEqual(Math.abs(onCpu[i]) * 2 ** -23 + 2 ** -149));
+    // Both kernels give the float32 nearest to the exact formula.
+    expect(firstBitDifference(onWasm, onCpu)).toBeNull();
     model.dispose();
   });
 });

@@ -1,51 +1,67 @@
 /**
  * BatchNormInference on the wasm backend (@tensorflow/tfjs-backend-wasm).
  *
- * x is read from, and y written into, the backend's own heap: no copy of the
- * tensor leaves WebAssembly memory. The per-channel scale s = gamma /
- * sqrt(variance + epsilon) is computed once per call in float64, then every
- * element is computed in the centred form
+ * x is read from, and y written into, the backend's own heap: nothing is
+ * copied out of WebAssembly memory. Each element is the float32 nearest to
+ * the exact formula (kernels/shared/rounded_batch_norm.ts: the centred form
+ * (x - mean) * s + beta in float64 with an error bound, and an exact rounding
+ * for the rare element the bound cannot decide).
  *
- *     y = f32((x - mean[c]) * s[c] + beta[c])      (float64 arithmetic)
+ * Two implementations of that arithmetic, bit-identical:
+ * - the SIMD core (kernels/shared/simd/), instantiated once per heap on the
+ *   backend's own WebAssembly.Memory (the shared-memory variant when the
+ *   threaded backend's heap is a SharedArrayBuffer) and called with pointers
+ *   to x, y and a per-call table allocated in the heap, block by block; a
+ *   block the core flags is re-checked in JS and its flagged elements rounded
+ *   exactly;
+ * - the JS loop over Float32Array views of the heap, where the core cannot
+ *   run: no WebAssembly SIMD (the backend's own non-SIMD build, Safari before
+ *   16.4), a Content-Security-Policy refusing to compile, a backend version
+ *   that does not expose its memory, or no layout whose table fits.
  *
- * which keeps IEEE semantics where s is infinite (no Inf - Inf from a folded
- * shift). x is walked as outer x channels x inner blocks, so every rank and
- * axis works without a transpose.
- *
- * The backend object comes from the kernel's `backend` argument; this file
- * imports only types from @tensorflow/tfjs-backend-wasm, so the package
- * never loads it (it is an optional peer dependency).
+ * The backend object is the kernel's `backend` argument; only types are
+ * imported from @tensorflow/tfjs-backend-wasm, so the package never loads it
+ * (an optional peer dependency), and in the browser bundle the page's own
+ * tf-backend-wasm script is the one used.
  */
 import {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 import type {BackendWasm} from '@tensorflow/tfjs-backend-wasm';
 
 import {BatchNormInference, BatchNormInferenceAttrs, BatchNormInferenceInputs} from '../../src/kernel_names';
-import {channelBlocks, foldChannelParams} from '../shared/channel_params';
+import {channelBlocks} from '../shared/channel_params';
 import {checkKernelInputs} from '../shared/check_inputs';
-import {WasmHeap, wasmHeap} from './wasm_heap';
-
-/** A float32 view of `length` elements of the heap at byte `offset`. */
-function f32(heap: WasmHeap, offset: number, length: number): Float32Array {
-  return new Float32Array(heap.buffer(), offset, length);
-}
+import {channelTerms, recheckRange, roundedBatchNorm} from '../shared/rounded_batch_norm';
+import {BatchNormCore, CoreLayout, coreLayoutFor, instantiateBatchNormCore, runCore, tableBytes, writeTable} from '../shared/simd/batch_norm_core';
+import {wasmHeap} from './wasm_heap';
 
 /**
- * The centred form in a JS loop over Float32Array views of the heap: one
- * run of `inner` elements per (outer, channel) with the channel's
- * parameters held in locals.
+ * Elements per core call. A flagged block (a NaN input, or an element within
+ * the error bound of a float32 rounding boundary) is re-checked in JS, so
+ * blocks stay small; the call itself costs next to nothing at this size.
  */
-function centredLoop(
-    x: Float32Array, y: Float32Array, scale: Float64Array, mean: Float32Array,
-    beta: Float32Array, outer: number, channels: number, inner: number) {
-  let i = 0;
-  for (let o = 0; o < outer; o++) {
-    for (let c = 0; c < channels; c++) {
-      const s = scale[c];
-      const m = mean[c];
-      const b = beta[c];
-      for (const end = i + inner; i < end; i++) y[i] = (x[i] - m) * s + b;
-    }
+export const BLOCK_ELEMENTS = 16384;
+/**
+ * Largest per-call table: a periodic table of up to 10922 positions, or a
+ * runs table of as many channels (beyond that, the JS loop).
+ */
+export const MAX_TABLE_BYTES = 262144;
+
+/** The core per heap memory (null: it cannot run on that memory). */
+const cores = new WeakMap<WebAssembly.Memory, BatchNormCore|null>();
+
+function coreFor(memory: WebAssembly.Memory): BatchNormCore|null {
+  let core = cores.get(memory);
+  if (core === undefined) {
+    core = instantiateBatchNormCore(memory);
+    cores.set(memory, core);
   }
+  return core;
+}
+
+/** Block starts: multiples of the period for a periodic table (see runCore). */
+function blockStep(layout: CoreLayout): number {
+  if (layout.kind !== 'periodic') return BLOCK_ELEMENTS;
+  return layout.period * Math.max(1, Math.floor(BLOCK_ELEMENTS / layout.period));
 }
 
 export function batchNormInference(args: {
@@ -58,19 +74,41 @@ export function batchNormInference(args: {
       checkKernelInputs(inputs, attrs, 'wasm');
   const {outer, inner} = channelBlocks(x.shape, axis);
   const size = outer * channels * inner;
-  // Allocate first: allocating may grow the memory, which invalidates views.
   const out = backend.makeOutput(x.shape, 'float32');
   if (size === 0) return out;
 
   const heap = wasmHeap(backend);
-  const view = (t: TensorInfo, n: number) => f32(heap, heap.offsetOf(t), n);
-  const meanValues = view(mean, channels);
-  const betaValues = view(beta, channels);
-  const {scale} = foldChannelParams(
-      view(gamma, channels), betaValues, meanValues, view(variance, channels), epsilon);
-  centredLoop(view(x, size), view(out, size), scale, meanValues, betaValues, outer, channels,
-              inner);
-  return out;
+  const core = heap.memory != null ? coreFor(heap.memory) : null;
+  const layout = core != null ? coreLayoutFor(channels, inner, size, MAX_TABLE_BYTES) : null;
+  // Allocate everything before making views: allocating may grow the heap,
+  // which replaces its buffer.
+  const table = layout != null ? heap.malloc(tableBytes(layout)) : 0;
+  try {
+    const view = (t: TensorInfo, n: number) =>
+        new Float32Array(heap.buffer(), heap.offsetOf(t), n);
+    const terms = channelTerms(
+        view(gamma, channels), view(beta, channels), view(mean, channels),
+        view(variance, channels), epsilon);
+    const xs = view(x, size);
+    const ys = view(out, size);
+    if (core == null || layout == null) {
+      roundedBatchNorm(xs, ys, terms, outer, channels, inner);
+      return out;
+    }
+    writeTable(core.memory, table, layout, terms);
+    const xPtr = heap.offsetOf(x);
+    const yPtr = heap.offsetOf(out);
+    const step = blockStep(layout);
+    for (let start = 0; start < size; start += step) {
+      const n = Math.min(step, size - start);
+      if (runCore(core, layout, xPtr + 4 * start, yPtr + 4 * start, start, n, table)) {
+        recheckRange(xs, ys, start, start + n, terms, channels, inner);
+      }
+    }
+    return out;
+  } finally {
+    if (table !== 0) heap.free(table);
+  }
 }
 
 export const batchNormInferenceConfig: KernelConfig = {
