@@ -5,8 +5,9 @@
  * page's global `tf`. The page is the shared harness
  * (test/browser/harness.html), with the wasm backend's script added to it.
  * The shared cases are materialized here in Node, run in the page on the
- * wasm backend, and compared here with the float64 formula (tolerance
- * profile 'cpu': float64 arithmetic rounded once to float32, as in Node).
+ * wasm backend, and compared here bit for bit with the exact reference
+ * (test/helpers/exact.ts), as in Node; the SIMD core must have been
+ * instantiated on the page backend's own heap.
  *
  * Run: `npm run build && npx jest test/wasm_browser.test.ts`. Needs Chromium
  * (/usr/bin/chromium or CHROME_PATH); TFBNI_SKIP_BROWSER_TESTS=1 skips it
@@ -16,7 +17,7 @@ import type {Page} from 'playwright-core';
 
 import {BrowserSession, describeInBrowser, startBrowser} from './helpers/browser';
 import {loadCases} from './helpers/cases';
-import {compareWithReference} from './helpers/reference';
+import {exactBatchNorm, firstBitDifference} from './helpers/exact';
 
 const HARNESS = '/test/browser/harness.html';
 const WASM_DIST = '/node_modules/@tensorflow/tfjs-backend-wasm/dist/';
@@ -78,6 +79,16 @@ describeInBrowser('BatchNormInference on the wasm backend in Chromium', () => {
       const {tf} = globalThis as unknown as {tf: any};
       tf.wasm.setWasmPaths(prefix);
       const ok = await tf.setBackend('wasm');
+      // Record every WebAssembly instance created from now on, and whether
+      // it imports the backend's own heap (the SIMD core does).
+      const heap = tf.backend().wasm.asm.memory;
+      const Original = WebAssembly.Instance;
+      const seen: boolean[] = [];
+      (globalThis as any).instancesOnHeap = seen;
+      (WebAssembly as any).Instance = function(module: WebAssembly.Module, imports?: any) {
+        seen.push(imports?.env?.memory === heap);
+        return new Original(module, imports);
+      };
       return {
         ok, backend: tf.getBackend(), simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'),
         kernel: tf.getKernel('BatchNormInference', 'wasm') != null,
@@ -90,7 +101,7 @@ describeInBrowser('BatchNormInference on the wasm backend in Chromium', () => {
     await session?.close();
   });
 
-  it('runs every shared case, matching the float64 formula, and leaks no tensor', async () => {
+  it('runs every shared case exactly, on the SIMD core, and leaks no tensor', async () => {
     const cases = loadCases();
     const results = await runCases(page, cases);
     expect(results.length).toBe(cases.length);
@@ -98,11 +109,13 @@ describeInBrowser('BatchNormInference on the wasm backend in Chromium', () => {
       const c = cases[k];
       expect({name: r.name, error: r.error}).toEqual({name: c.name, error: undefined});
       expect(r.shape).toEqual(c.shape);
-      expect({name: c.name, bad: compareWithReference(r.values!, c, 'cpu')})
-          .toEqual({name: c.name, bad: []});
+      expect({name: c.name, difference: firstBitDifference(r.values!, exactBatchNorm(c))})
+          .toEqual({name: c.name, difference: null});
       expect(r.tensorsAfter).toBe(r.tensorsBefore);
     });
     expect(await page.evaluate(() => (globalThis as any).tf.getBackend())).toBe('wasm');
+    // The SIMD core was instantiated once, on the backend's heap.
+    expect(await page.evaluate(() => (globalThis as any).instancesOnHeap)).toEqual([true]);
   });
 
   it('reads x and writes y in the heap of the page\'s wasm backend', async () => {
