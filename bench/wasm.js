@@ -19,7 +19,6 @@
  */
 'use strict';
 const tf = require('@tensorflow/tfjs-core');
-require('@tensorflow/tfjs-backend-cpu');
 require('@tensorflow/tfjs-backend-wasm');
 const {batchNormInference} = require('..');
 const {BENCH_SHAPES} = require('./shapes');
