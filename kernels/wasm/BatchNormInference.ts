@@ -91,7 +91,8 @@ export function batchNormInference(args: {
         view(variance, channels), epsilon);
     const xs = view(x, size);
     const ys = view(out, size);
-    if (core == null || layout == null) {
+    // (a failed allocation returns 0: then the JS loop, never a write at 0)
+    if (core == null || layout == null || table === 0) {
       roundedBatchNorm(xs, ys, terms, outer, channels, inner);
       return out;
     }
