@@ -15,6 +15,7 @@ import type {BackendWasm} from '@tensorflow/tfjs-backend-wasm';
 import * as core from '../kernels/shared/simd/batch_norm_core';
 import * as rounded from '../kernels/shared/rounded_batch_norm';
 import {batchNormInference as wasmKernel, BLOCK_ELEMENTS, MAX_TABLE_BYTES} from '../kernels/wasm/BatchNormInference';
+import {batchNormInference} from '../src';
 import {BatchNormInferenceAttrs} from '../src/kernel_names';
 import {prng} from './helpers/cases';
 import {exactBatchNorm, firstBitDifference} from './helpers/exact';
@@ -166,5 +167,47 @@ describe('a heap in shared memory (the threaded wasm backend)', () => {
     expect(runCore).toHaveBeenCalled();
     const y = new Float32Array(memory.buffer, backend.getMemoryOffset(out.dataId), plain.length);
     expect(firstBitDifference(y, plain)).toBeNull();
+  });
+});
+
+describe('the per-statistics table cache (kernels/wasm/channel_table_cache.ts)', () => {
+  const C = 4;
+  const stats = (seed: number) => {
+    const random = prng(seed);
+    const make = (lo: number, hi: number) =>
+        Float32Array.from({length: C}, () => lo + (hi - lo) * random());
+    return {gamma: make(-2, 2), beta: make(-1, 1), mean: make(-3, 3), variance: make(0.1, 2)};
+  };
+  const exact = (x: tf.Tensor, axis: number, s: ReturnType<typeof stats>, epsilon: number) =>
+      exactBatchNorm({shape: x.shape, axis, epsilon, x: x.dataSync(), ...s});
+
+  it('is never stale: a new epsilon, another beta tensor, an assigned Variable, another layout', async () => {
+    await expectNoLeaks(() => {
+      const a = stats(1);
+      const b = stats(2);
+      const x = tf.randomUniform([6, 5, C], -4, 4, 'float32', 3);
+      const xFirst = tf.randomUniform([6, C, 5], -4, 4, 'float32', 4);
+      const [gammaA, gammaB, beta, mean, variance, otherBeta] =
+          [a.gamma, b.gamma, a.beta, a.mean, a.variance, b.beta].map((v) => tf.tensor1d(v));
+      const gamma = tf.variable(gammaA);
+      const run = (xt: tf.Tensor, axis: number, epsilon: number, bt = beta) => {
+        const y = batchNormInference(xt, gamma, bt, mean, variance, {epsilon, axis});
+        const values = y.dataSync().slice();
+        y.dispose();
+        return values;
+      };
+      expect(firstBitDifference(run(x, -1, 1e-3), exact(x, -1, a, 1e-3))).toBeNull();
+      expect(firstBitDifference(run(x, -1, 1e-3), exact(x, -1, a, 1e-3))).toBeNull();
+      expect(firstBitDifference(run(x, -1, 0.5), exact(x, -1, a, 0.5))).toBeNull();
+      expect(firstBitDifference(run(x, -1, 1e-3, otherBeta), exact(x, -1, {...a, beta: b.beta}, 1e-3)))
+          .toBeNull();
+      expect(firstBitDifference(run(xFirst, 1, 1e-3), exact(xFirst, 1, a, 1e-3))).toBeNull();
+      gamma.assign(gammaB);
+      expect(firstBitDifference(run(x, -1, 1e-3), exact(x, -1, {...a, gamma: b.gamma}, 1e-3)))
+          .toBeNull();
+      expect(firstBitDifference(run(xFirst, 1, 1e-3), exact(xFirst, 1, {...a, gamma: b.gamma}, 1e-3)))
+          .toBeNull();
+      tf.dispose([x, xFirst, gamma, gammaA, gammaB, beta, mean, variance, otherBeta]);
+    });
   });
 });
