@@ -1,33 +1,34 @@
 #!/usr/bin/env node
 /*
- * CPU benchmark: batchNormInference (this package) against tf.batchNorm on the
- * same backend and against a plain copy of the same bytes, in one run.
+ * CPU benchmark: batchNormInference (this package) on its two paths (the
+ * WebAssembly SIMD core, the JS loop via TFBNI_CPU_WASM=false) against
+ * tf.batchNorm on the same backend and a plain copy of the same bytes, in one
+ * run, on the shapes of bench/shapes.js.
  *
  *   npm run bench            (cpu, then webgl in headless Chromium)
  *   node bench/cpu.js [--json] [--reps N]
  *
  * Each timed call includes allocating the output tensor (and disposing it).
- * Medians over repeated runs after warm-up; the three contenders are sampled
- * round-robin and ratios are medians of per-repetition ratios. For axis-1 shapes tf.batchNorm is
- * wrong (it indexes the statistics as mean[i % C], i.e. assumes channels-last),
- * so it is timed on the same element count in channels-last layout instead.
+ * The contenders are sampled round-robin (one sample of each per repetition),
+ * so a change in machine load hits all alike. Per contender: the median
+ * (what a user sees) and the minimum (warm, least disturbed) over samples;
+ * ratios are medians of per-repetition ratios, and ratios of the minimums.
+ * For a channel axis other than the last, tf.batchNorm is wrong (it indexes
+ * the statistics as mean[i % C], i.e. assumes channels-last), so it is timed on
+ * the same element count in channels-last layout instead.
+ * Last, the cost of the exact slow path: a tensor whose every element is a
+ * tie between float32 neighbours (every element flagged).
  */
 'use strict';
 const tf = require('@tensorflow/tfjs-core');
 require('@tensorflow/tfjs-backend-cpu');
 const {batchNormInference} = require('..');
+const {BENCH_SHAPES} = require('./shapes');
+const {prng, median, minimum, medianRatio} = require('../tools/stats');
 
-// The same shapes as the webgl benchmark (one list for both tables).
-const SHAPES = require('./webgl').BENCH_ROWS;
-
+const FLAG = 'TFBNI_CPU_WASM';
 const DEFAULT_REPS = 21;
-const MIN_MS = 150;  // each sample repeats the call until it has run this long
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
+const MIN_MS = 150;  // each sample repeats the call until it has run MIN_MS / 4
 
 /** How many calls make one sample of at least MIN_MS / 4 (after warm-up). */
 function calibrate(fn) {
@@ -41,11 +42,7 @@ function calibrate(fn) {
   }
 }
 
-/**
- * Times the functions round-robin, one sample of each per repetition, so a
- * change in machine load hits all of them alike. Returns per-function median
- * ms per call and, for ratios, the per-repetition samples.
- */
+/** Per-function samples (ms per call), taken round-robin. */
 function timeInterleaved(fns, reps) {
   const calls = fns.map(calibrate);
   const samples = fns.map(() => []);
@@ -59,42 +56,57 @@ function timeInterleaved(fns, reps) {
   return samples;
 }
 
-/** Median over repetitions of a[r] / b[r] (ratios taken within one repetition). */
-function medianRatio(a, b) {
-  return median(a.map((v, r) => v / b[r]));
-}
-
-function rand(n, lo, hi) {
+function rand(random, n, lo, hi) {
   const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * Math.random();
+  for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * random();
   return a;
 }
 
+/** The exact path's cost: ns per element when every element is a tie. */
+function slowPathNs(reps) {
+  const n = 4096;
+  // y = x / 8 + 1 with x = 2^-21 (2k + 1): 1 + (2k + 1) 2^-24, all midpoints
+  const x = tf.tensor2d(Float32Array.from({length: n}, (_, i) => 2 ** -21 * (2 * (i % 64) + 1)), [n, 1]);
+  const [s] = timeInterleaved([
+    () => batchNormInference(x, [1], [1], [0], [0], {epsilon: 64}).dispose(),
+  ], Math.max(3, Math.floor(reps / 3)));
+  x.dispose();
+  return median(s) * 1e6 / n;
+}
+
 /**
- * Runs the cpu benchmark. Resolves to {backend, reps, node, tfjs, rows: [{shape,
- * axis, elements, oursMs, batchNormMs, copyMs, oursNs, batchNormNs, copyNs,
- * speedup (tf.batchNorm / ours), vsCopy (ours / copy), batchNormLayout}]}.
+ * Runs the cpu benchmark. Resolves to {backend, reps, node, tfjs, slowPathNs,
+ * rows: [{shape, axis, elements, oursMs, oursMinMs, jsMs, jsMinMs, batchNormMs,
+ * batchNormMinMs, copyMs, copyMinMs, oursNs, jsNs, batchNormNs, copyNs,
+ * speedup, speedupMin (tf.batchNorm / ours), jsSpeedup, jsSpeedupMin,
+ * vsCopy, vsCopyMin (ours / copy), batchNormLayout}]}.
  */
 async function runCpuBench({reps = DEFAULT_REPS} = {}) {
   await tf.setBackend('cpu');
+  const random = prng(1);
   const rows = [];
-  for (const {shape, axis} of SHAPES) {
+  for (const {shape, axis} of BENCH_SHAPES) {
     const size = shape.reduce((a, b) => a * b, 1);
     const ax = axis < 0 ? axis + shape.length : axis;
     const C = shape[ax];
-    const x = tf.tensor(rand(size, -3, 3), shape);
-    const gamma = tf.tensor1d(rand(C, 0.5, 2));
-    const beta = tf.tensor1d(rand(C, -1, 1));
-    const mean = tf.tensor1d(rand(C, -1, 1));
-    const variance = tf.tensor1d(rand(C, 0.1, 2));
+    const x = tf.tensor(rand(random, size, -3, 3), shape);
+    const gamma = tf.tensor1d(rand(random, C, 0.5, 2));
+    const beta = tf.tensor1d(rand(random, C, -1, 1));
+    const mean = tf.tensor1d(rand(random, C, -1, 1));
+    const variance = tf.tensor1d(rand(random, C, 0.1, 2));
     // tf.batchNorm broadcasts its 1-D statistics over the last axis: give it
     // the channels-last layout of the same size.
     const lastShape = [...shape.slice(0, ax), ...shape.slice(ax + 1), C];
-    const xLast = ax === shape.length - 1 ? x : tf.tensor(rand(size, -3, 3), lastShape);
+    const xLast = ax === shape.length - 1 ? x : tf.tensor(rand(random, size, -3, 3), lastShape);
     const src = tf.backend().readSync(x.dataId);
+    const ours = (simd) => () => {
+      tf.env().set(FLAG, simd);
+      batchNormInference(x, gamma, beta, mean, variance, {epsilon: 1e-3, axis}).dispose();
+    };
 
-    const [oursS, theirsS, copyS] = timeInterleaved([
-      () => batchNormInference(x, gamma, beta, mean, variance, {epsilon: 1e-3, axis}).dispose(),
+    const [oursS, jsS, theirsS, copyS] = timeInterleaved([
+      ours(true),
+      ours(false),
       () => tf.batchNorm(xLast, mean, variance, beta, gamma, 1e-3).dispose(),
       () => {
         // A plain copy of the same bytes into a new tensor.
@@ -103,34 +115,44 @@ async function runCpuBench({reps = DEFAULT_REPS} = {}) {
         tf.tensor(out, shape).dispose();
       },
     ], reps);
-    const [ours, theirs, copy] = [oursS, theirsS, copyS].map(median);
+    tf.env().set(FLAG, true);
+    const ns = (ms) => ms * 1e6 / size;
+    const [oursMs, jsMs, batchNormMs, copyMs] = [oursS, jsS, theirsS, copyS].map(median);
+    const [oursMinMs, jsMinMs, batchNormMinMs, copyMinMs] = [oursS, jsS, theirsS, copyS].map(minimum);
     rows.push({
       shape, axis, elements: size,
-      oursMs: ours, batchNormMs: theirs, copyMs: copy,
-      oursNs: ours * 1e6 / size, batchNormNs: theirs * 1e6 / size, copyNs: copy * 1e6 / size,
-      speedup: medianRatio(theirsS, oursS), vsCopy: medianRatio(oursS, copyS),
+      oursMs, oursMinMs, jsMs, jsMinMs, batchNormMs, batchNormMinMs, copyMs, copyMinMs,
+      oursNs: ns(oursMs), jsNs: ns(jsMs), batchNormNs: ns(batchNormMs), copyNs: ns(copyMs),
+      speedup: medianRatio(theirsS, oursS), speedupMin: batchNormMinMs / oursMinMs,
+      jsSpeedup: medianRatio(theirsS, jsS), jsSpeedupMin: batchNormMinMs / jsMinMs,
+      vsCopy: medianRatio(oursS, copyS), vsCopyMin: oursMinMs / copyMinMs,
       batchNormLayout: ax === shape.length - 1 ? 'same' : `[${lastShape}] axis -1`,
     });
     tf.dispose([x, gamma, beta, mean, variance, xLast]);
   }
-  return {backend: 'cpu', reps, node: process.version, tfjs: tf.version_core, rows};
+  return {backend: 'cpu', reps, node: process.version, tfjs: tf.version_core,
+          slowPathNs: slowPathNs(reps), rows};
 }
 
 /** The table printed by `node bench/cpu.js`. */
 function formatCpuTable(result) {
   const f = (v, d = 2) => v.toFixed(d);
   const lines = [
-    `cpu backend, Node ${result.node}, tfjs-core ${result.tfjs}; medians of ${result.reps} ` +
-        `samples, output allocation included; ratios are medians of per-repetition ratios`,
+    `cpu backend, Node ${result.node}, tfjs-core ${result.tfjs}; ${result.reps} interleaved ` +
+        'samples per contender, output allocation included; ms as median / minimum; ratios as ' +
+        'median of per-sample ratios / ratio of minimums',
     '',
-    '| shape | axis | ours ms | tf.batchNorm ms | copy ms | ours ns/el | ' +
-        'tf.batchNorm ns/el | copy ns/el | tf.batchNorm / ours | ours / copy |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| shape | axis | ours (SIMD) ms | ours (JS loop) ms | tf.batchNorm ms | copy ms | ' +
+        'tf.batchNorm / ours | tf.batchNorm / JS loop | ours / copy |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of result.rows) {
-    lines.push(`| [${r.shape}] | ${r.axis} | ${f(r.oursMs, 3)} | ${f(r.batchNormMs, 3)}` +
-               `${r.batchNormLayout === 'same' ? '' : ' (a)'} | ${f(r.copyMs, 3)} | ${f(r.oursNs)} | ` +
-               `${f(r.batchNormNs)} | ${f(r.copyNs)} | ${f(r.speedup)}x | ${f(r.vsCopy)}x |`);
+    const ms = (a, b) => `${f(a, 3)} / ${f(b, 3)}`;
+    const ratio = (a, b) => `${f(a)}x / ${f(b)}x`;
+    lines.push(`| [${r.shape}] | ${r.axis} | ${ms(r.oursMs, r.oursMinMs)} | ${ms(r.jsMs, r.jsMinMs)} | ` +
+               `${ms(r.batchNormMs, r.batchNormMinMs)}${r.batchNormLayout === 'same' ? '' : ' (a)'} | ` +
+               `${ms(r.copyMs, r.copyMinMs)} | ${ratio(r.speedup, r.speedupMin)} | ` +
+               `${ratio(r.jsSpeedup, r.jsSpeedupMin)} | ${ratio(r.vsCopy, r.vsCopyMin)} |`);
   }
   lines.push('');
   if (result.rows.some((r) => r.batchNormLayout !== 'same')) {
@@ -138,6 +160,7 @@ function formatCpuTable(result) {
                'mean[i % C]); it is timed on the same element count in channels-last layout.');
   }
   lines.push('copy = a new Float32Array of the same size, .set() from x, wrapped in a tensor.');
+  lines.push(`Exact slow path (every element a tie, [4096,1]): ${f(result.slowPathNs, 0)} ns per element.`);
   return lines.join('\n');
 }
 

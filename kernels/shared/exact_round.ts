@@ -86,19 +86,44 @@ function compareMagnitudes(a: Dyadic, b: Dyadic): number {
   return am > bm ? 1 : am < bm ? -1 : 0;
 }
 
+/** The exact per-channel inputs (for many elements of one channel). */
+export interface ExactChannel {
+  gamma: number;
+  beta: number;
+  mean: number;
+  /** gamma, mean, beta and variance + epsilon, exact */
+  g: Dyadic;
+  m: Dyadic;
+  b: Dyadic;
+  r: Dyadic;
+}
+
 /**
- * The exact terms of one element. Requires every argument finite and
+ * A channel's exact inputs. Requires every argument finite and
  * variance + epsilon > 0 (callers check: rounded_batch_norm.ts, exact.ts).
  */
-export function exactTerms(
-    x: number, gamma: number, beta: number, mean: number, variance: number,
-    epsilon: number): ExactTerms {
-  const d = mul(toDyadic(gamma), add(toDyadic(x), neg(toDyadic(mean))));
+export function exactChannel(
+    gamma: number, beta: number, mean: number, variance: number, epsilon: number): ExactChannel {
+  return {
+    gamma, beta, mean, g: toDyadic(gamma), m: neg(toDyadic(mean)), b: toDyadic(beta),
+    r: add(toDyadic(variance), toDyadic(epsilon)),
+  };
+}
+
+/** The exact terms of element x (finite) of a channel. */
+export function exactTermsOf(x: number, ch: ExactChannel): ExactTerms {
   // An exactly zero result: D = 0 and beta = 0; then every IEEE step is exact
   // and the sign of zero is that of gamma * (x - mean) + beta (the division
   // by a positive square root keeps it).
-  const negativeZero = Object.is(gamma * (x - mean) + beta, -0);
-  return {d, r: add(toDyadic(variance), toDyadic(epsilon)), b: toDyadic(beta), negativeZero};
+  const negativeZero = Object.is(ch.gamma * (x - ch.mean) + ch.beta, -0);
+  return {d: mul(ch.g, add(toDyadic(x), ch.m)), r: ch.r, b: ch.b, negativeZero};
+}
+
+/** The exact terms of one element (same requirements as exactChannel). */
+export function exactTerms(
+    x: number, gamma: number, beta: number, mean: number, variance: number,
+    epsilon: number): ExactTerms {
+  return exactTermsOf(x, exactChannel(gamma, beta, mean, variance, epsilon));
 }
 
 function sign(n: bigint): number {

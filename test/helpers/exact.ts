@@ -12,18 +12,18 @@
  * and their zeros, which float64 gets exactly: see rounded_batch_norm.ts).
  * A float64 guess seeds the search; the exact comparisons alone decide.
  */
-import {exactTerms, float32Key, keyToFloat32, nearestKeyFrom} from '../../kernels/shared/exact_round';
+import {exactChannel, ExactChannel, exactTermsOf, float32Key, keyToFloat32, nearestKeyFrom} from '../../kernels/shared/exact_round';
 
 /** The exact nearest float32 for one element (inputs as doubles). */
 export function exactNearest(
-    x: number, gamma: number, beta: number, mean: number, variance: number,
-    epsilon: number): number {
+    x: number, gamma: number, beta: number, mean: number, variance: number, epsilon: number,
+    channel?: ExactChannel): number {
   const ieee = gamma * (x - mean) / Math.sqrt(variance + epsilon) + beta;
   const finite = [x, gamma, beta, mean, variance, epsilon].every(Number.isFinite);
   // variance + epsilon in float64 is > 0 exactly when the exact sum is (a sum
   // of doubles rounds to zero only when it is zero)
   if (!finite || !(variance + epsilon > 0)) return Math.fround(ieee);
-  const terms = exactTerms(x, gamma, beta, mean, variance, epsilon);
+  const terms = exactTermsOf(x, channel ?? exactChannel(gamma, beta, mean, variance, epsilon));
   return keyToFloat32(nearestKeyFrom(terms, float32Key(Math.fround(ieee))));
 }
 
@@ -46,10 +46,17 @@ export function exactBatchNorm(d: ExactInputs): Float32Array {
   const channels = d.shape[axis];
   let inner = 1;
   for (let i = axis + 1; i < rank; i++) inner *= d.shape[i];
+  // each channel's exact inputs once, where they are finite
+  const exact = Array.from({length: channels}, (_, c) => {
+    const v = [d.gamma[c], d.beta[c], d.mean[c], d.variance[c], d.epsilon];
+    return v.every(Number.isFinite) && d.variance[c] + d.epsilon > 0 ?
+        exactChannel(d.gamma[c], d.beta[c], d.mean[c], d.variance[c], d.epsilon) : undefined;
+  });
   const out = new Float32Array(d.x.length);
   for (let i = 0; i < out.length; i++) {
     const c = Math.floor(i / inner) % channels;
-    out[i] = exactNearest(d.x[i], d.gamma[c], d.beta[c], d.mean[c], d.variance[c], d.epsilon);
+    out[i] = exactNearest(d.x[i], d.gamma[c], d.beta[c], d.mean[c], d.variance[c], d.epsilon,
+                          exact[c]);
   }
   return out;
 }

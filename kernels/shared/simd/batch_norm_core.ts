@@ -26,13 +26,17 @@
  * exactly, reading x (which an in-place call has overwritten: pass the
  * original). Small blocks keep a re-check cheap.
  *
+ * Or all of it at once, for x and y already in the memory (the wasm backend):
+ *
+ *     runInBlocks(core, layout, terms, xPtr, yPtr, size, tablePtr);
+ *
  * Where WebAssembly or its SIMD is missing (Safari before 16.4) or compiling
  * is refused (a Content-Security-Policy without 'wasm-unsafe-eval'),
  * instantiateBatchNormCore returns null and the kernels use their JS loop.
  * The module (under the 4 KB browsers compile synchronously) is compiled with
  * `new WebAssembly.Module`, once per variant (plain or shared memory).
  */
-import type {ChannelTerms} from '../rounded_batch_norm';
+import {ChannelTerms, recheckRange} from '../rounded_batch_norm';
 import {BATCH_NORM_CORE_WASM, BATCH_NORM_CORE_WASM_SHARED} from './batch_norm_core_wasm';
 
 interface CoreExports {
@@ -182,4 +186,33 @@ export function runCore(
   const run = Math.floor(start / inner);
   return core.exports.runs(xPtr, yPtr, n, inner, inner - (start - run * inner), run % channels,
                            channels, tablePtr) !== 0;
+}
+
+/** Elements per block in runInBlocks: a flagged block is re-checked in JS. */
+export const BLOCK = 16384;
+
+/**
+ * The whole tensor for x and y already in the core's memory (x's element 0 at
+ * byte xPtr, y's at yPtr, not overlapping: the re-check reads x): writes the
+ * table at tablePtr (tableBytes(layout) bytes, 8-aligned), runs the core in
+ * blocks and rounds the flagged elements exactly. y is then final.
+ */
+export function runInBlocks(
+    core: BatchNormCore, layout: CoreLayout, terms: ChannelTerms, xPtr: number, yPtr: number,
+    size: number, tablePtr: number): void {
+  if (Math.abs(yPtr - xPtr) < 4 * size) {
+    throw new Error('runInBlocks: x and y overlap (the re-check of a flagged block reads x)');
+  }
+  writeTable(core.memory, tablePtr, layout, terms);
+  const block = layout.kind === 'periodic' ?
+      Math.max(1, Math.floor(BLOCK / layout.period)) * layout.period : BLOCK;
+  for (let start = 0; start < size; start += block) {
+    const n = Math.min(block, size - start);
+    if (runCore(core, layout, xPtr + 4 * start, yPtr + 4 * start, start, n, tablePtr)) {
+      // views made after the call: the memory may have grown since the caller's
+      const {buffer} = core.memory;
+      recheckRange(new Float32Array(buffer, xPtr, size), new Float32Array(buffer, yPtr, size), start,
+                   start + n, terms, layout.channels, layout.inner);
+    }
+  }
 }
