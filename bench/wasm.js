@@ -5,7 +5,7 @@
  * plain copy of x into a new tensor in the same heap, in one run. A fourth
  * column, "ours, new stats", makes four new statistics tensors for every
  * call (and disposes them): the kernel's per-statistics cache
- * (kernels/wasm/channel_table_cache.ts) misses every time, as for a user who
+ * (kernels/wasm/channel_terms_cache.ts) misses every time, as for a user who
  * never reuses them; "ours" reuses them, as a model does.
  *
  *   node bench/wasm.js [--json] [--reps N]     (needs dist/: npm run build)
@@ -158,7 +158,7 @@ function formatWasmTable(result) {
   }
   lines.push('copy = x copied byte for byte into a new tensor in the wasm heap.');
   lines.push('ours, new stats = four new statistics tensors made (and disposed) for every ' +
-             'call, so the per-statistics table cache never hits.');
+             'call, so the per-statistics cache of channel terms never hits.');
   lines.push(`Reference (not measured here): onnxruntime-web's wasm BatchNormalization, ` +
              `${ORT_WEB_NS} ns/element on [1,224,224,64] on a comparable 2-core VM.`);
   return lines.join('\n');

@@ -14,7 +14,7 @@ import type {BackendWasm} from '@tensorflow/tfjs-backend-wasm';
 
 import * as core from '../kernels/shared/simd/batch_norm_core';
 import * as rounded from '../kernels/shared/rounded_batch_norm';
-import {batchNormInference as wasmKernel, BLOCK_ELEMENTS, MAX_TABLE_BYTES} from '../kernels/wasm/BatchNormInference';
+import {batchNormInference as wasmKernel, MAX_TABLE_BYTES} from '../kernels/wasm/BatchNormInference';
 import {batchNormInference} from '../src';
 import {BatchNormInferenceAttrs} from '../src/kernel_names';
 import {prng} from './helpers/cases';
@@ -40,7 +40,7 @@ const CASES: Case[] = [
   {name: 'channels first, long runs', shape: [2, 5, 9, 9], axis: 1, layout: 'runs'},
   {name: 'short runs (inner 3)', shape: [50, 7, 3], axis: 1, layout: 'periodic'},
   {name: 'more channels than a table holds', shape: [2, 20000], axis: 1, layout: null},
-  {name: 'several blocks', shape: [3, BLOCK_ELEMENTS / 16 + 5, 16], axis: 2, layout: 'periodic'},
+  {name: 'several blocks', shape: [3, core.BLOCK / 16 + 5, 16], axis: 2, layout: 'periodic'},
 ];
 
 /** Random inputs; `specials` puts NaN / infinities / zeros into x. */
@@ -93,11 +93,11 @@ describe('the SIMD core on the wasm heap and the JS loop', () => {
             .reduce((a, b) => a * b, 1), size, MAX_TABLE_BYTES)?.kind ?? null).toBe(c.layout);
         const v = inputs(c, 7, specials);
         await expectNoLeaks(() => {
-          const runCore = jest.spyOn(core, 'runCore');
+          const blocks = jest.spyOn(core, 'runInBlocks');
           const jsLoop = jest.spyOn(rounded, 'roundedBatchNorm');
           const recheck = jest.spyOn(rounded, 'recheckRange');
           const simd = runKernel(backend, c, v);
-          expect(runCore.mock.calls.length > 0).toBe(c.layout !== null);
+          expect(blocks.mock.calls.length > 0).toBe(c.layout !== null);
           expect(jsLoop.mock.calls.length > 0).toBe(c.layout === null);
           if (specials && c.layout !== null) expect(recheck).toHaveBeenCalled();
           jest.restoreAllMocks();
@@ -154,7 +154,7 @@ describe('a heap in shared memory (the threaded wasm backend)', () => {
     const plain = runKernel(tf.backend() as BackendWasm, c, v);
     const {memory, backend, place} = sharedHeapBackend();
     expect(memory.buffer).toBeInstanceOf(SharedArrayBuffer);
-    const runCore = jest.spyOn(core, 'runCore');
+    const blocks = jest.spyOn(core, 'runInBlocks');
     const x = place(c.shape, v.x);
     const stats = [v.gamma, v.beta, v.mean, v.variance].map((a) => place([a.length], a));
     const bytesBefore = memory.buffer.byteLength;
@@ -164,13 +164,13 @@ describe('a heap in shared memory (the threaded wasm backend)', () => {
     });
     // y did not fit: the allocator grew the shared memory during the call
     expect(memory.buffer.byteLength).toBeGreaterThan(bytesBefore);
-    expect(runCore).toHaveBeenCalled();
+    expect(blocks).toHaveBeenCalled();
     const y = new Float32Array(memory.buffer, backend.getMemoryOffset(out.dataId), plain.length);
     expect(firstBitDifference(y, plain)).toBeNull();
   });
 });
 
-describe('the per-statistics table cache (kernels/wasm/channel_table_cache.ts)', () => {
+describe('the per-statistics cache of channel terms (kernels/wasm/channel_terms_cache.ts)', () => {
   const C = 4;
   const stats = (seed: number) => {
     const random = prng(seed);

@@ -11,17 +11,16 @@
  * - the SIMD core (kernels/shared/simd/), instantiated once per heap on the
  *   backend's own WebAssembly.Memory (the shared-memory variant when the
  *   threaded backend's heap is a SharedArrayBuffer) and called with pointers
- *   to x, y and a per-call table allocated in the heap, block by block; a
- *   block the core flags is re-checked in JS and its flagged elements rounded
- *   exactly;
+ *   to x, y and a per-call table allocated in the heap (runInBlocks: block
+ *   by block, a block the core flags re-checked in JS and its flagged
+ *   elements rounded exactly);
  * - the JS loop over Float32Array views of the heap, where the core cannot
  *   run: no WebAssembly SIMD (the backend's own non-SIMD build, Safari before
  *   16.4), a Content-Security-Policy refusing to compile, a backend version
  *   that does not expose its memory, or no layout whose table fits.
  *
- * The per-channel terms and the core's table are computed once per
- * statistics tensors and epsilon (channel_table_cache.ts): a model's call
- * only copies the table into the heap. Named in bench/wasm.js ("ours, new
+ * The per-channel terms are computed once per statistics tensors and
+ * epsilon (channel_terms_cache.ts). Named in bench/wasm.js ("ours, new
  * stats" misses the cache every call); the win is the per-call work on small
  * x with many channels ([1,7,7,1024]).
  *
@@ -36,17 +35,11 @@ import type {BackendWasm} from '@tensorflow/tfjs-backend-wasm';
 import {BatchNormInference, BatchNormInferenceAttrs, BatchNormInferenceInputs} from '../../src/kernel_names';
 import {channelBlocks} from '../shared/channel_params';
 import {checkKernelInputs} from '../shared/check_inputs';
-import {recheckRange, roundedBatchNorm} from '../shared/rounded_batch_norm';
-import {BatchNormCore, CoreLayout, coreLayoutFor, instantiateBatchNormCore, runCore, tableBytes} from '../shared/simd/batch_norm_core';
-import {cachedTerms, writeCachedTable} from './channel_table_cache';
+import {roundedBatchNorm} from '../shared/rounded_batch_norm';
+import {BatchNormCore, coreLayoutFor, instantiateBatchNormCore, runInBlocks, tableBytes} from '../shared/simd/batch_norm_core';
+import {cachedTerms} from './channel_terms_cache';
 import {wasmHeap} from './wasm_heap';
 
-/**
- * Elements per core call. A flagged block (an infinite input, or an element within
- * the error bound of a float32 rounding boundary) is re-checked in JS, so
- * blocks stay small; the call itself costs next to nothing at this size.
- */
-export const BLOCK_ELEMENTS = 16384;
 /**
  * Largest per-call table: a periodic table of up to 10922 positions, or a
  * runs table of as many channels (beyond that, the JS loop).
@@ -63,12 +56,6 @@ function coreFor(memory: WebAssembly.Memory): BatchNormCore|null {
     cores.set(memory, core);
   }
   return core;
-}
-
-/** Block starts: multiples of the period for a periodic table (see runCore). */
-function blockStep(layout: CoreLayout): number {
-  if (layout.kind !== 'periodic') return BLOCK_ELEMENTS;
-  return layout.period * Math.max(1, Math.floor(BLOCK_ELEMENTS / layout.period));
 }
 
 export function batchNormInference(args: {
@@ -95,23 +82,12 @@ export function batchNormInference(args: {
         new Float32Array(heap.buffer(), heap.offsetOf(t), n);
     const terms = cachedTerms(
         {gamma, beta, mean, variance, epsilon, read: (t) => view(t, channels)});
-    const xs = view(x, size);
-    const ys = view(out, size);
     // (a failed allocation returns 0: then the JS loop, never a write at 0)
     if (core == null || layout == null || table === 0) {
-      roundedBatchNorm(xs, ys, terms, outer, channels, inner);
+      roundedBatchNorm(view(x, size), view(out, size), terms, outer, channels, inner);
       return out;
     }
-    writeCachedTable(core.memory, table, layout, gamma, terms);
-    const xPtr = heap.offsetOf(x);
-    const yPtr = heap.offsetOf(out);
-    const step = blockStep(layout);
-    for (let start = 0; start < size; start += step) {
-      const n = Math.min(step, size - start);
-      if (runCore(core, layout, xPtr + 4 * start, yPtr + 4 * start, start, n, table)) {
-        recheckRange(xs, ys, start, start + n, terms, channels, inner);
-      }
-    }
+    runInBlocks(core, layout, terms, heap.offsetOf(x), heap.offsetOf(out), size, table);
     return out;
   } finally {
     if (table !== 0) heap.free(table);
