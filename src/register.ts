@@ -7,13 +7,14 @@ import {getGradient, getKernel, GradConfig, KernelConfig, registerGradient, regi
 
 import {batchNormInferenceConfig as cpuConfig} from '../kernels/cpu/BatchNormInference';
 import {batchNormInferenceConfig as webglConfig} from '../kernels/webgl/BatchNormInference';
+import {batchNormInferenceConfig as wasmConfig} from '../kernels/wasm/BatchNormInference';
 import {batchNormInferenceConfig as webgpuConfig} from '../kernels/webgpu/BatchNormInference';
 import {batchNormInferenceGradConfig} from './ops/batch_norm_inference_grad';
 import {registerBatchNormInferenceLayer} from './layers/batch_norm_inference_layer';
 import {registerFusedLayers} from './layers/fused_register';
 
 /** The kernel configs this package provides, one per backend. */
-export const kernelConfigs: KernelConfig[] = [cpuConfig, webglConfig, webgpuConfig];
+export const kernelConfigs: KernelConfig[] = [cpuConfig, webglConfig, wasmConfig, webgpuConfig];
 
 function registerKernelOnce(config: KernelConfig) {
   if (getKernel(config.kernelName, config.backendName) == null) {
@@ -28,8 +29,8 @@ function registerGradientOnce(config: GradConfig) {
 }
 
 /**
- * Registers the BatchNormInference kernels (cpu, webgl), its gradient and the
- * BatchNormInference layer class (for model.save / loadLayersModel).
+ * Registers the BatchNormInference kernels (cpu, webgl, wasm, webgpu), its
+ * gradient and the layer classes (for model.save / loadLayersModel).
  * Safe to call any number of times. Registering a kernel for a backend that
  * is not present (webgl in Node) is harmless: the registry is keyed by name.
  */
