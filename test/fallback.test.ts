@@ -135,7 +135,7 @@ describe('batchNormInference on a backend without its kernel (tfjs ops)', () => 
       ['axis too large', () => batchNormInference(tf.ones([2, 3, 4]), g3, z3, z3, g3, {epsilon: 1e-3, axis: 3}),
        `${OP} axis must be an integer in [-3, 2] for x of rank 3, but got 3.`],
       ['gamma too short', () => batchNormInference(tf.ones([2, 3, 4]), [1, 1], z3, z3, g3, {epsilon: 1e-3}),
-       `${OP} gamma must be a rank-1 tensor of length 3 (x.shape[1]), but got shape [2].`],
+       `${OP} gamma must be a rank-1 tensor of length 3 (x.shape[1], with the default axis 1), but got shape [2].`],
       ['epsilon missing', () => loose(tf.ones([2, 3]), g3, z3, z3, g3, {}),
        `${OP} epsilon is required (BatchNormInference-1 has no default), but got undefined.`],
       ['epsilon zero', () => batchNormInference(tf.ones([2, 3]), g3, z3, z3, g3, {epsilon: 0}),

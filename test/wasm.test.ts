@@ -108,7 +108,7 @@ describe('the wasm kernel run directly', () => {
     ['epsilon 0', () => run({x: t.x, ...stats(t.c3)}, {epsilon: 0, axis: 1})(),
      `${KERNEL} attr epsilon must be a finite number > 0, but got 0.`],
     ['epsilon missing', () => run({x: t.x, ...stats(t.c3)}, {axis: 1})(),
-     `${KERNEL} attr epsilon must be a finite number > 0, but got undefined.`],
+     `${KERNEL} attr epsilon is required (BatchNormInference-1 has no default), but got undefined.`],
     ['axis out of range', () => run({x: t.x, ...stats(t.c3)}, {epsilon: 1e-3, axis: 3})(),
      `${KERNEL} attr axis must be an integer in [-3, 2] for x of rank 3, but got 3.`],
     ['statistics of the wrong length', () => run({x: t.x, ...stats(t.c2)}, {epsilon: 1e-3, axis: 1})(),
