@@ -5,7 +5,7 @@
  * plain copy of x into a new tensor in the same heap, in one run. A fourth
  * column, "ours, new stats", makes four new statistics tensors for every
  * call (and disposes them): the kernel's per-statistics cache
- * (kernels/wasm/channel_terms_cache.ts) misses every time, as for a user who
+ * (kernels/shared/channel_terms_cache.ts) misses every time, as for a user who
  * never reuses them; "ours" reuses them, as a model does.
  *
  *   node bench/wasm.js [--json] [--reps N]     (needs dist/: npm run build)

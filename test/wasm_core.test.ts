@@ -170,7 +170,7 @@ describe('a heap in shared memory (the threaded wasm backend)', () => {
   });
 });
 
-describe('the per-statistics cache of channel terms (kernels/wasm/channel_terms_cache.ts)', () => {
+describe('the per-statistics cache of channel terms (kernels/shared/channel_terms_cache.ts)', () => {
   const C = 4;
   const stats = (seed: number) => {
     const random = prng(seed);

@@ -20,7 +20,7 @@
  *   that does not expose its memory, or no layout whose table fits.
  *
  * The per-channel terms are computed once per statistics tensors and
- * epsilon (channel_terms_cache.ts). Named in bench/wasm.js ("ours, new
+ * epsilon (kernels/shared/channel_terms_cache.ts). Named in bench/wasm.js ("ours, new
  * stats" misses the cache every call); the win is the per-call work on small
  * x with many channels ([1,7,7,1024]).
  *
@@ -37,7 +37,7 @@ import {channelBlocks} from '../shared/channel_params';
 import {checkKernelInputs} from '../shared/check_inputs';
 import {roundedBatchNorm} from '../shared/rounded_batch_norm';
 import {BatchNormCore, coreLayoutFor, instantiateBatchNormCore, runInBlocks, tableBytes} from '../shared/simd/batch_norm_core';
-import {cachedTerms} from './channel_terms_cache';
+import {cachedTerms} from '../shared/channel_terms_cache';
 import {wasmHeap} from './wasm_heap';
 
 /**

@@ -1,5 +1,5 @@
 /**
- * The wasm kernel's channel terms (rounded_batch_norm.ts: m, s, b in float64
+ * The channel terms used by the cpu and wasm kernels (rounded_batch_norm.ts: m, s, b in float64
  * per channel), computed once per statistics tensors and epsilon. A model
  * calls the kernel with the same four statistics tensors every time; tfjs
  * tensors are immutable (a Variable's assign() gives it a new dataId), so
@@ -10,7 +10,7 @@
  */
 import type {TensorInfo} from '@tensorflow/tfjs-core';
 
-import {ChannelTerms, channelTerms} from '../shared/rounded_batch_norm';
+import {ChannelTerms, channelTerms} from './rounded_batch_norm';
 
 interface Entry {
   beta: object;
