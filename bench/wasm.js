@@ -27,6 +27,7 @@ require('@tensorflow/tfjs-backend-wasm');
 const {batchNormInference} = require('..');
 const {BENCH_SHAPES} = require('./shapes');
 const {prng, median, minimum, medianRatio} = require('../tools/stats');
+const {timeInterleaved, uniform} = require('./common');
 
 const DEFAULT_REPS = 21;
 const MIN_MS = 40;  // each sample repeats the call until it has run this long
@@ -43,38 +44,6 @@ function heapCopy(x) {
   const from = backend.getMemoryOffset(x.dataId);
   backend.wasm.HEAPU8.copyWithin(backend.getMemoryOffset(out.dataId), from, from + x.size * 4);
   return tf.engine().makeTensorFromTensorInfo(out);
-}
-
-/** How many calls make one sample of at least MIN_MS (after warm-up). */
-function calibrate(fn) {
-  for (let i = 0; i < 3; i++) fn();
-  let calls = 1;
-  for (;;) {
-    const t0 = performance.now();
-    for (let i = 0; i < calls; i++) fn();
-    if (performance.now() - t0 >= MIN_MS || calls >= 1 << 16) return calls;
-    calls *= 2;
-  }
-}
-
-/** Samples (ms per call) of each function, taken round-robin. */
-function timeInterleaved(fns, reps) {
-  const calls = fns.map(calibrate);
-  const samples = fns.map(() => []);
-  for (let r = 0; r < reps; r++) {
-    fns.forEach((fn, k) => {
-      const t0 = performance.now();
-      for (let i = 0; i < calls[k]; i++) fn();
-      samples[k].push((performance.now() - t0) / calls[k]);
-    });
-  }
-  return samples;
-}
-
-function uniform(random, n, lo, hi) {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * random();
-  return a;
 }
 
 /**
@@ -111,7 +80,7 @@ async function runWasmBench({reps = DEFAULT_REPS, shapes = BENCH_SHAPES} = {}) {
         batchNormInference(x, s[0], s[1], s[2], s[3], {epsilon: 1e-3, axis}).dispose();
         tf.dispose(s);
       },
-    ], reps);
+    ], reps, MIN_MS);
     const [ours, batchNorm, copy, oursNewStats] = samples.map((s) => {
       const medianMs = median(s);
       const minMs = minimum(s);
