@@ -1,9 +1,10 @@
 /*
  * Timing pieces the Node benches (bench/cpu.js, bench/wasm.js) share: the
- * interleaved sampler and the seeded uniform inputs. Medians, minimums and
+ * interleaved sampler and the seeded uniform inputs of each shape. Medians, minimums and
  * ratios come from tools/stats.js.
  */
 'use strict';
+const tf = require('@tensorflow/tfjs-core');
 
 /** How many calls of `fn` make one sample of at least `sampleMs` (after warm-up). */
 function calibrate(fn, sampleMs) {
@@ -41,4 +42,25 @@ function uniform(random, n, lo, hi) {
   return a;
 }
 
-module.exports = {calibrate, timeInterleaved, uniform};
+/**
+ * One shape's inputs, drawn from `random` in this order: x, gamma, beta,
+ * mean, variance and (for a channel axis other than the last) xLast.
+ * tf.batchNorm broadcasts its 1-D statistics over the last axis, so it gets
+ * xLast: the channels-last layout of the same size (x itself when the axis
+ * is the last). Tensors on the current backend; the caller disposes them.
+ */
+function benchInputs(random, shape, axis) {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const ax = axis < 0 ? axis + shape.length : axis;
+  const C = shape[ax];
+  const x = tf.tensor(uniform(random, size, -3, 3), shape);
+  const gamma = tf.tensor1d(uniform(random, C, 0.5, 2));
+  const beta = tf.tensor1d(uniform(random, C, -1, 1));
+  const mean = tf.tensor1d(uniform(random, C, -1, 1));
+  const variance = tf.tensor1d(uniform(random, C, 0.1, 2));
+  const lastShape = [...shape.slice(0, ax), ...shape.slice(ax + 1), C];
+  const xLast = ax === shape.length - 1 ? x : tf.tensor(uniform(random, size, -3, 3), lastShape);
+  return {size, ax, lastShape, x, gamma, beta, mean, variance, xLast};
+}
+
+module.exports = {benchInputs, calibrate, timeInterleaved, uniform};

@@ -25,7 +25,7 @@ require('@tensorflow/tfjs-backend-cpu');
 const {batchNormInference} = require('..');
 const {BENCH_SHAPES} = require('./shapes');
 const {prng, median, minimum, medianRatio} = require('../tools/stats');
-const {timeInterleaved, uniform} = require('./common');
+const {benchInputs, timeInterleaved} = require('./common');
 
 const FLAG = 'TFBNI_CPU_WASM';
 const DEFAULT_REPS = 21;
@@ -56,18 +56,7 @@ async function runCpuBench({reps = DEFAULT_REPS} = {}) {
   const random = prng(1);
   const rows = [];
   for (const {shape, axis} of BENCH_SHAPES) {
-    const size = shape.reduce((a, b) => a * b, 1);
-    const ax = axis < 0 ? axis + shape.length : axis;
-    const C = shape[ax];
-    const x = tf.tensor(uniform(random, size, -3, 3), shape);
-    const gamma = tf.tensor1d(uniform(random, C, 0.5, 2));
-    const beta = tf.tensor1d(uniform(random, C, -1, 1));
-    const mean = tf.tensor1d(uniform(random, C, -1, 1));
-    const variance = tf.tensor1d(uniform(random, C, 0.1, 2));
-    // tf.batchNorm broadcasts its 1-D statistics over the last axis: give it
-    // the channels-last layout of the same size.
-    const lastShape = [...shape.slice(0, ax), ...shape.slice(ax + 1), C];
-    const xLast = ax === shape.length - 1 ? x : tf.tensor(uniform(random, size, -3, 3), lastShape);
+    const {size, ax, lastShape, x, gamma, beta, mean, variance, xLast} = benchInputs(random, shape, axis);
     const src = tf.backend().readSync(x.dataId);
     const ours = (simd) => () => {
       tf.env().set(FLAG, simd);

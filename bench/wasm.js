@@ -27,7 +27,7 @@ require('@tensorflow/tfjs-backend-wasm');
 const {batchNormInference} = require('..');
 const {BENCH_SHAPES} = require('./shapes');
 const {prng, median, minimum, medianRatio} = require('../tools/stats');
-const {timeInterleaved, uniform} = require('./common');
+const {benchInputs, timeInterleaved} = require('./common');
 
 const DEFAULT_REPS = 21;
 const MIN_MS = 40;  // each sample repeats the call until it has run this long
@@ -59,16 +59,7 @@ async function runWasmBench({reps = DEFAULT_REPS, shapes = BENCH_SHAPES} = {}) {
   const random = prng(2024);
   const rows = [];
   for (const {shape, axis} of shapes) {
-    const size = shape.reduce((a, b) => a * b, 1);
-    const ax = axis < 0 ? axis + shape.length : axis;
-    const C = shape[ax];
-    const x = tf.tensor(uniform(random, size, -3, 3), shape);
-    const gamma = tf.tensor1d(uniform(random, C, 0.5, 2));
-    const beta = tf.tensor1d(uniform(random, C, -1, 1));
-    const mean = tf.tensor1d(uniform(random, C, -1, 1));
-    const variance = tf.tensor1d(uniform(random, C, 0.1, 2));
-    const lastShape = [...shape.slice(0, ax), ...shape.slice(ax + 1), C];
-    const xLast = ax === shape.length - 1 ? x : tf.tensor(uniform(random, size, -3, 3), lastShape);
+    const {size, ax, lastShape, x, gamma, beta, mean, variance, xLast} = benchInputs(random, shape, axis);
 
     const statValues = [gamma, beta, mean, variance].map((t) => t.dataSync());
     const samples = timeInterleaved([
