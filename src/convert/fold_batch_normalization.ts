@@ -3,7 +3,7 @@
  * convolution or dense layer before it, and fuses the activation after it
  * into that layer where tfjs has a fused kernel for it.
  */
-import {serialization, Tensor} from '@tensorflow/tfjs-core';
+import {Tensor} from '@tensorflow/tfjs-core';
 import {LayersModel, layers} from '@tensorflow/tfjs-layers';
 
 import {describeValue} from '../util/describe_value';
@@ -11,11 +11,10 @@ import {fail} from '../util/fail';
 import {Fold, planFolds} from './fold_plan';
 import {FoldReport} from './fold_report';
 import {foldedWeights} from './fold_weights';
-import {cloneConfig, isContainer, isPlainObject, shortName} from './model_walk';
+import {cloneConfig, isContainer, isPlainObject, rebuilderFor, shortName} from './model_walk';
 import {replaceBatchNormalization} from './replace_batch_normalization';
 
 type Layer = layers.Layer;
-type Config = serialization.ConfigDict;
 
 const OP = 'foldBatchNormalization';
 
@@ -158,20 +157,10 @@ export function foldBatchNormalization(model: LayersModel, options?: FoldOptions
     {model: LayersModel, report: FoldReport} {
   checkModel(model);
   const {stockLayersOnly} = checkOptions(options);
-  const className = model.getClassName();
-  const entry = serialization.SerializationMap.getMap().classNameMap[className];
-  if (entry == null) {
-    fail(OP, `the model's class '${className}' is not registered with ` +
-         `tf.serialization.registerClass(), so it cannot be rebuilt from its config.`);
-  }
+  const rebuild = rebuilderFor(OP, model);
   const config = cloneConfig(model.getConfig());
   const plan = planFolds(config, model, stockLayersOnly);
-  const [cls, fromConfig] = entry as unknown as [
-    serialization.SerializableConstructor<LayersModel>,
-    (cls: serialization.SerializableConstructor<LayersModel>, config: Config,
-     customObjects: Config, fastWeightInit: boolean) => LayersModel,
-  ];
-  let copy = fromConfig(cls, config, {}, true);
+  let copy = rebuild(config);
   try {
     copyState(model, copy, new Map(plan.folds.map((f) => [f.source, f] as const)));
   } catch (e) {

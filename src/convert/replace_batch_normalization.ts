@@ -10,7 +10,7 @@ import {BatchNormInferenceLayer} from '../layers/batch_norm_inference_layer';
 import {checkEpsilon} from '../util/checks';
 import {describeValue, gotEnd} from '../util/describe_value';
 import {fail} from '../util/fail';
-import {cloneConfig, isContainer, isPlainObject, shortName} from './model_walk';
+import {cloneConfig, isContainer, isPlainObject, rebuilderFor, shortName} from './model_walk';
 
 type Layer = layers.Layer;
 type Config = serialization.ConfigDict;
@@ -184,21 +184,11 @@ export function replaceBatchNormalization(model: LayersModel): LayersModel {
                  'tensorflowjs_converter --output_format tfjs_layers_model)' :
              ''}${gotEnd(model)}`);
   }
-  const className = model.getClassName();
-  const entry = serialization.SerializationMap.getMap().classNameMap[className];
-  if (entry == null) {
-    fail(OP, `the model's class '${className}' is not registered with ` +
-         `tf.serialization.registerClass(), so it cannot be rebuilt from its config.`);
-  }
+  const rebuild = rebuilderFor(OP, model);
   const config = cloneConfig(model.getConfig());
   rewriteConfig(config);
-  const [cls, fromConfig] = entry as unknown as [
-    serialization.SerializableConstructor<LayersModel>,
-    (cls: serialization.SerializableConstructor<LayersModel>, config: Config,
-     customObjects: Config, fastWeightInit: boolean) => LayersModel,
-  ];
   // fastWeightInit: skip the initializers, every weight is copied below.
-  const copy = fromConfig(cls, config, {}, true);
+  const copy = rebuild(config);
   try {
     copyState(model, copy);
   } catch (e) {
