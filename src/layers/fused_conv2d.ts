@@ -5,7 +5,6 @@
  * op (tfjs-layers fuses only relu and elu).
  */
 import {conv2d, fused, serialization} from '@tensorflow/tfjs-core';
-import {initializers, Shape} from '@tensorflow/tfjs-layers';
 
 import {fail} from '../util/fail';
 import {FusedConvArgs, FusedConvBase} from './fused_conv_base';
@@ -40,15 +39,8 @@ export class FusedConv2D extends FusedConvBase {
     this.filters = args.filters;
   }
 
-  override build(inputShape: Shape|Shape[]): void {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
-    const channels = shape[3];
-    if (channels == null) fail(this.name, `the input's channel count (axis 3) must be known.`);
-    this.kernel = this.addWeight(
-        'kernel', [...this.kernelSize, channels, this.filters], 'float32', initializers.zeros());
-    this.bias = this.addWeight('bias', [this.filters], 'float32', initializers.zeros());
-    this.inputSpec = [{ndim: 4, axes: {[3]: channels}}];
-    this.built = true;
+  protected kernelWeight(): {name: string, lastDim: number} {
+    return {name: 'kernel', lastDim: this.filters};
   }
 
   protected outputChannels(): number {

@@ -5,7 +5,7 @@
  * the plain convolution followed by the CPU epilogue.
  */
 import {serialization, Tensor, Tensor4D, tidy} from '@tensorflow/tfjs-core';
-import {LayerVariable, layers, Shape} from '@tensorflow/tfjs-layers';
+import {initializers, LayerVariable, layers, Shape} from '@tensorflow/tfjs-layers';
 
 import {fail} from '../util/fail';
 import {cpuBiasActivation, useCpuEpilogue} from './fused_cpu_epilogue';
@@ -66,10 +66,23 @@ export abstract class FusedConvBase extends layers.Layer {
 
   /** Output channel count for an input channel count (null when unknown). */
   protected abstract outputChannels(inputChannels: number|null): number|null;
+  /** The kernel weight's name and its last dimension (tfjs-layers' names and layout). */
+  protected abstract kernelWeight(): {name: string, lastDim: number};
   /** The plain convolution, used when the CPU epilogue runs bias and activation. */
   protected abstract plainConv: PlainConv;
   /** The tf.fused convolution. */
   protected abstract fusedConv: FusedConv;
+
+  override build(inputShape: Shape|Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+    const channels = shape[3];
+    if (channels == null) fail(this.name, `the input's channel count (axis 3) must be known.`);
+    const {name, lastDim} = this.kernelWeight();
+    this.kernel = this.addWeight(name, [...this.kernelSize, channels, lastDim], 'float32', initializers.zeros());
+    this.bias = this.addWeight('bias', [this.outputChannels(channels)!], 'float32', initializers.zeros());
+    this.inputSpec = [{ndim: 4, axes: {[3]: channels}}];
+    this.built = true;
+  }
 
   override computeOutputShape(inputShape: Shape|Shape[]): Shape {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;

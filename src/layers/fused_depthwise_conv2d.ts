@@ -4,7 +4,6 @@
  * DepthwiseConv2D runs its bias and activation as separate ops.
  */
 import {depthwiseConv2d, fused, serialization} from '@tensorflow/tfjs-core';
-import {initializers, Shape} from '@tensorflow/tfjs-layers';
 
 import {fail} from '../util/fail';
 import {FusedConvArgs, FusedConvBase} from './fused_conv_base';
@@ -41,15 +40,8 @@ export class FusedDepthwiseConv2D extends FusedConvBase {
     this.depthMultiplier = multiplier;
   }
 
-  override build(inputShape: Shape|Shape[]): void {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
-    const channels = shape[3];
-    if (channels == null) fail(this.name, `the input's channel count (axis 3) must be known.`);
-    this.kernel = this.addWeight('depthwise_kernel', [...this.kernelSize, channels, this.depthMultiplier],
-                                 'float32', initializers.zeros());
-    this.bias = this.addWeight('bias', [channels * this.depthMultiplier], 'float32', initializers.zeros());
-    this.inputSpec = [{ndim: 4, axes: {[3]: channels}}];
-    this.built = true;
+  protected kernelWeight(): {name: string, lastDim: number} {
+    return {name: 'depthwise_kernel', lastDim: this.depthMultiplier};
   }
 
   protected outputChannels(inputChannels: number|null): number|null {
