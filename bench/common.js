@@ -1,7 +1,7 @@
 /*
  * Timing pieces the Node benches (bench/cpu.js, bench/wasm.js) share: the
- * interleaved sampler and the seeded uniform inputs of each shape. Medians, minimums and
- * ratios come from tools/stats.js.
+ * interleaved sampler, the seeded uniform inputs of each shape and the
+ * command line. Medians, minimums and ratios come from tools/stats.js.
  */
 'use strict';
 const tf = require('@tensorflow/tfjs-core');
@@ -63,4 +63,19 @@ function benchInputs(random, shape, axis) {
   return {size, ax, lastShape, x, gamma, beta, mean, variance, xLast};
 }
 
-module.exports = {benchInputs, calibrate, timeInterleaved, uniform};
+/**
+ * The command line of a bench script, `node bench/<name>.js [--json] [--reps N]`:
+ * runs `run({reps})` and prints its result as JSON or as `format` writes it.
+ */
+function benchMain(run, format, defaultReps) {
+  const args = process.argv.slice(2);
+  const repsAt = args.indexOf('--reps');
+  run({reps: repsAt >= 0 ? Number(args[repsAt + 1]) : defaultReps}).then((result) => {
+    console.log(args.includes('--json') ? JSON.stringify(result, null, 2) : format(result));
+  }, (e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
+
+module.exports = {benchInputs, benchMain, calibrate, timeInterleaved, uniform};

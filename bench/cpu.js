@@ -25,7 +25,7 @@ require('@tensorflow/tfjs-backend-cpu');
 const {batchNormInference} = require('..');
 const {BENCH_SHAPES} = require('./shapes');
 const {prng, median, minimum, medianRatio} = require('../tools/stats');
-const {benchInputs, timeInterleaved} = require('./common');
+const {benchInputs, benchMain, timeInterleaved} = require('./common');
 
 const FLAG = 'TFBNI_CPU_WASM';
 const DEFAULT_REPS = 21;
@@ -125,13 +125,4 @@ function formatCpuTable(result) {
 
 module.exports = {runCpuBench, formatCpuTable};
 
-if (require.main === module) {
-  const args = process.argv.slice(2);
-  const repsAt = args.indexOf('--reps');
-  runCpuBench({reps: repsAt >= 0 ? Number(args[repsAt + 1]) : DEFAULT_REPS}).then((result) => {
-    console.log(args.includes('--json') ? JSON.stringify(result, null, 2) : formatCpuTable(result));
-  }, (e) => {
-    console.error(e);
-    process.exit(1);
-  });
-}
+if (require.main === module) benchMain(runCpuBench, formatCpuTable, DEFAULT_REPS);

@@ -27,7 +27,7 @@ require('@tensorflow/tfjs-backend-wasm');
 const {batchNormInference} = require('..');
 const {BENCH_SHAPES} = require('./shapes');
 const {prng, median, minimum, medianRatio} = require('../tools/stats');
-const {benchInputs, timeInterleaved} = require('./common');
+const {benchInputs, benchMain, timeInterleaved} = require('./common');
 
 const DEFAULT_REPS = 21;
 const MIN_MS = 40;  // each sample repeats the call until it has run this long
@@ -126,13 +126,4 @@ function formatWasmTable(result) {
 
 module.exports = {runWasmBench, formatWasmTable, ORT_WEB_NS};
 
-if (require.main === module) {
-  const args = process.argv.slice(2);
-  const repsAt = args.indexOf('--reps');
-  runWasmBench({reps: repsAt >= 0 ? Number(args[repsAt + 1]) : DEFAULT_REPS}).then((result) => {
-    console.log(args.includes('--json') ? JSON.stringify(result, null, 2) : formatWasmTable(result));
-  }, (e) => {
-    console.error(e);
-    process.exit(1);
-  });
-}
+if (require.main === module) benchMain(runWasmBench, formatWasmTable, DEFAULT_REPS);
