@@ -6,7 +6,7 @@
  */
 import {conv2d, fused, serialization} from '@tensorflow/tfjs-core';
 
-import {fail} from '../util/fail';
+import {positiveInteger} from './fused_common';
 import {FusedConvArgs, FusedConvBase} from './fused_conv_base';
 
 /** Arguments of {@link FusedConv2D}. */
@@ -31,11 +31,7 @@ export class FusedConv2D extends FusedConvBase {
 
   constructor(args: FusedConv2DArgs) {
     const who = FusedConv2D.className;
-    super(who, args, OWN_KEYS, () => {
-      if (!Number.isInteger(args.filters) || args.filters <= 0) {
-        fail(who, `filters must be a positive integer, but got ${String(args.filters)}.`);
-      }
-    });
+    super(who, args, OWN_KEYS, () => positiveInteger(who, 'filters', args.filters));
     this.filters = args.filters;
   }
 

@@ -5,7 +5,7 @@
  */
 import {depthwiseConv2d, fused, serialization} from '@tensorflow/tfjs-core';
 
-import {fail} from '../util/fail';
+import {positiveInteger} from './fused_common';
 import {FusedConvArgs, FusedConvBase} from './fused_conv_base';
 
 /** Arguments of {@link FusedDepthwiseConv2D}. */
@@ -32,11 +32,7 @@ export class FusedDepthwiseConv2D extends FusedConvBase {
   constructor(args: FusedDepthwiseConv2DArgs) {
     const who = FusedDepthwiseConv2D.className;
     const multiplier = args?.depthMultiplier ?? 1;
-    super(who, args, OWN_KEYS, () => {
-      if (!Number.isInteger(multiplier) || multiplier <= 0) {
-        fail(who, `depthMultiplier must be a positive integer, but got ${String(multiplier)}.`);
-      }
-    });
+    super(who, args, OWN_KEYS, () => positiveInteger(who, 'depthMultiplier', multiplier));
     this.depthMultiplier = multiplier;
   }
 
