@@ -25,42 +25,12 @@ require('@tensorflow/tfjs-backend-cpu');
 const {batchNormInference} = require('..');
 const {BENCH_SHAPES} = require('./shapes');
 const {prng, median, minimum, medianRatio} = require('../tools/stats');
+const {benchInputs, benchMain, timeInterleaved} = require('./common');
 
 const FLAG = 'TFBNI_CPU_WASM';
 const DEFAULT_REPS = 21;
 const MIN_MS = 150;  // each sample repeats the call until it has run MIN_MS / 4
-
-/** How many calls make one sample of at least MIN_MS / 4 (after warm-up). */
-function calibrate(fn) {
-  for (let i = 0; i < 3; i++) fn();  // warm-up (JIT, allocation paths)
-  let calls = 1;
-  for (;;) {
-    const t0 = performance.now();
-    for (let i = 0; i < calls; i++) fn();
-    if (performance.now() - t0 >= MIN_MS / 4 || calls >= 1 << 16) return calls;
-    calls *= 2;
-  }
-}
-
-/** Per-function samples (ms per call), taken round-robin. */
-function timeInterleaved(fns, reps) {
-  const calls = fns.map(calibrate);
-  const samples = fns.map(() => []);
-  for (let r = 0; r < reps; r++) {
-    fns.forEach((fn, k) => {
-      const t0 = performance.now();
-      for (let i = 0; i < calls[k]; i++) fn();
-      samples[k].push((performance.now() - t0) / calls[k]);
-    });
-  }
-  return samples;
-}
-
-function rand(random, n, lo, hi) {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * random();
-  return a;
-}
+const SAMPLE_MS = MIN_MS / 4;
 
 /** The exact path's cost: ns per element when every element is a tie. */
 function slowPathNs(reps) {
@@ -69,7 +39,7 @@ function slowPathNs(reps) {
   const x = tf.tensor2d(Float32Array.from({length: n}, (_, i) => 2 ** -21 * (2 * (i % 64) + 1)), [n, 1]);
   const [s] = timeInterleaved([
     () => batchNormInference(x, [1], [1], [0], [0], {epsilon: 64}).dispose(),
-  ], Math.max(3, Math.floor(reps / 3)));
+  ], Math.max(3, Math.floor(reps / 3)), SAMPLE_MS);
   x.dispose();
   return median(s) * 1e6 / n;
 }
@@ -86,18 +56,7 @@ async function runCpuBench({reps = DEFAULT_REPS} = {}) {
   const random = prng(1);
   const rows = [];
   for (const {shape, axis} of BENCH_SHAPES) {
-    const size = shape.reduce((a, b) => a * b, 1);
-    const ax = axis < 0 ? axis + shape.length : axis;
-    const C = shape[ax];
-    const x = tf.tensor(rand(random, size, -3, 3), shape);
-    const gamma = tf.tensor1d(rand(random, C, 0.5, 2));
-    const beta = tf.tensor1d(rand(random, C, -1, 1));
-    const mean = tf.tensor1d(rand(random, C, -1, 1));
-    const variance = tf.tensor1d(rand(random, C, 0.1, 2));
-    // tf.batchNorm broadcasts its 1-D statistics over the last axis: give it
-    // the channels-last layout of the same size.
-    const lastShape = [...shape.slice(0, ax), ...shape.slice(ax + 1), C];
-    const xLast = ax === shape.length - 1 ? x : tf.tensor(rand(random, size, -3, 3), lastShape);
+    const {size, ax, lastShape, x, gamma, beta, mean, variance, xLast} = benchInputs(random, shape, axis);
     const src = tf.backend().readSync(x.dataId);
     const ours = (simd) => () => {
       tf.env().set(FLAG, simd);
@@ -124,7 +83,7 @@ async function runCpuBench({reps = DEFAULT_REPS} = {}) {
         tf.tensor(out, shape).dispose();
       },
       oursNewStats,
-    ], reps);
+    ], reps, SAMPLE_MS);
     tf.env().set(FLAG, true);
     const ns = (ms) => ms * 1e6 / size;
     const [oursMs, jsMs, batchNormMs, copyMs] = [oursS, jsS, theirsS, copyS].map(median);
@@ -182,13 +141,4 @@ function formatCpuTable(result) {
 
 module.exports = {runCpuBench, formatCpuTable};
 
-if (require.main === module) {
-  const args = process.argv.slice(2);
-  const repsAt = args.indexOf('--reps');
-  runCpuBench({reps: repsAt >= 0 ? Number(args[repsAt + 1]) : DEFAULT_REPS}).then((result) => {
-    console.log(args.includes('--json') ? JSON.stringify(result, null, 2) : formatCpuTable(result));
-  }, (e) => {
-    console.error(e);
-    process.exit(1);
-  });
-}
+if (require.main === module) benchMain(runCpuBench, formatCpuTable, DEFAULT_REPS);

@@ -27,6 +27,7 @@ require('@tensorflow/tfjs-backend-wasm');
 const {batchNormInference} = require('..');
 const {BENCH_SHAPES} = require('./shapes');
 const {prng, median, minimum, medianRatio} = require('../tools/stats');
+const {benchInputs, benchMain, timeInterleaved} = require('./common');
 
 const DEFAULT_REPS = 21;
 const MIN_MS = 40;  // each sample repeats the call until it has run this long
@@ -45,38 +46,6 @@ function heapCopy(x) {
   return tf.engine().makeTensorFromTensorInfo(out);
 }
 
-/** How many calls make one sample of at least MIN_MS (after warm-up). */
-function calibrate(fn) {
-  for (let i = 0; i < 3; i++) fn();
-  let calls = 1;
-  for (;;) {
-    const t0 = performance.now();
-    for (let i = 0; i < calls; i++) fn();
-    if (performance.now() - t0 >= MIN_MS || calls >= 1 << 16) return calls;
-    calls *= 2;
-  }
-}
-
-/** Samples (ms per call) of each function, taken round-robin. */
-function timeInterleaved(fns, reps) {
-  const calls = fns.map(calibrate);
-  const samples = fns.map(() => []);
-  for (let r = 0; r < reps; r++) {
-    fns.forEach((fn, k) => {
-      const t0 = performance.now();
-      for (let i = 0; i < calls[k]; i++) fn();
-      samples[k].push((performance.now() - t0) / calls[k]);
-    });
-  }
-  return samples;
-}
-
-function uniform(random, n, lo, hi) {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * random();
-  return a;
-}
-
 /**
  * Runs the wasm benchmark. Resolves to {backend, reps, node, tfjs, simd,
  * rows: [{shape, axis, elements, batchNormLayout, ours, batchNorm, copy,
@@ -90,16 +59,7 @@ async function runWasmBench({reps = DEFAULT_REPS, shapes = BENCH_SHAPES} = {}) {
   const random = prng(2024);
   const rows = [];
   for (const {shape, axis} of shapes) {
-    const size = shape.reduce((a, b) => a * b, 1);
-    const ax = axis < 0 ? axis + shape.length : axis;
-    const C = shape[ax];
-    const x = tf.tensor(uniform(random, size, -3, 3), shape);
-    const gamma = tf.tensor1d(uniform(random, C, 0.5, 2));
-    const beta = tf.tensor1d(uniform(random, C, -1, 1));
-    const mean = tf.tensor1d(uniform(random, C, -1, 1));
-    const variance = tf.tensor1d(uniform(random, C, 0.1, 2));
-    const lastShape = [...shape.slice(0, ax), ...shape.slice(ax + 1), C];
-    const xLast = ax === shape.length - 1 ? x : tf.tensor(uniform(random, size, -3, 3), lastShape);
+    const {size, ax, lastShape, x, gamma, beta, mean, variance, xLast} = benchInputs(random, shape, axis);
 
     const statValues = [gamma, beta, mean, variance].map((t) => t.dataSync());
     const samples = timeInterleaved([
@@ -111,7 +71,7 @@ async function runWasmBench({reps = DEFAULT_REPS, shapes = BENCH_SHAPES} = {}) {
         batchNormInference(x, s[0], s[1], s[2], s[3], {epsilon: 1e-3, axis}).dispose();
         tf.dispose(s);
       },
-    ], reps);
+    ], reps, MIN_MS);
     const [ours, batchNorm, copy, oursNewStats] = samples.map((s) => {
       const medianMs = median(s);
       const minMs = minimum(s);
@@ -166,13 +126,4 @@ function formatWasmTable(result) {
 
 module.exports = {runWasmBench, formatWasmTable, ORT_WEB_NS};
 
-if (require.main === module) {
-  const args = process.argv.slice(2);
-  const repsAt = args.indexOf('--reps');
-  runWasmBench({reps: repsAt >= 0 ? Number(args[repsAt + 1]) : DEFAULT_REPS}).then((result) => {
-    console.log(args.includes('--json') ? JSON.stringify(result, null, 2) : formatWasmTable(result));
-  }, (e) => {
-    console.error(e);
-    process.exit(1);
-  });
-}
+if (require.main === module) benchMain(runWasmBench, formatWasmTable, DEFAULT_REPS);

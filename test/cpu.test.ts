@@ -20,8 +20,8 @@ import {channelBlocks} from '../kernels/shared/channel_params';
 import {channelTerms, roundedBatchNorm} from '../kernels/shared/rounded_batch_norm';
 import {BLOCK, CoreLayout, instantiateBatchNormCore, periodOf, runCore, runInBlocks, tableBytes, writeTable} from '../kernels/shared/simd/batch_norm_core';
 import {BATCH_NORM_CORE_WASM, BATCH_NORM_CORE_WASM_SHARED} from '../kernels/shared/simd/batch_norm_core_wasm';
-import {batchNormInference} from '../src';
 import {loadCases, prng} from './helpers/cases';
+import {Float32Inputs, runCpuOp} from './helpers/cpu_op';
 import {exactBatchNorm, firstBitDifference} from './helpers/exact';
 import {expectNoLeaks} from './helpers/leaks';
 
@@ -40,29 +40,8 @@ interface Generator {
   OUT: string;
 }
 
-interface Inputs {
-  shape: number[];
-  axis: number;
-  epsilon: number;
-  x: Float32Array;
-  gamma: Float32Array;
-  beta: Float32Array;
-  mean: Float32Array;
-  variance: Float32Array;
-}
-
-/** The op's output on the cpu backend with the flag as given. */
-function runOp(d: Inputs, wasm: boolean): Float32Array {
-  tf.env().set(CPU_WASM_FLAG, wasm);
-  const x = tf.tensor(d.x, d.shape);
-  const y = batchNormInference(x, d.gamma, d.beta, d.mean, d.variance, {epsilon: d.epsilon, axis: d.axis});
-  const values = y.dataSync() as Float32Array;
-  tf.dispose([x, y]);
-  return values;
-}
-
 /** The JS loop's output. */
-function jsLoop(d: Inputs): Float32Array {
+function jsLoop(d: Float32Inputs): Float32Array {
   const rank = d.shape.length;
   const {outer, channels, inner} = channelBlocks(d.shape, d.axis < 0 ? d.axis + rank : d.axis);
   const out = new Float32Array(d.x.length);
@@ -208,8 +187,8 @@ describe('every shared case: the SIMD core in each layout, the op both ways, all
           expect(batchNormSimd(layout, c.x, out, terms)).toBe(true);
           expect(firstBitDifference(out, js)).toBeNull();
         }
-        expect(firstBitDifference(runOp(c, true), js)).toBeNull();
-        expect(firstBitDifference(runOp(c, false), js)).toBeNull();
+        expect(firstBitDifference(runCpuOp(c, true), js)).toBeNull();
+        expect(firstBitDifference(runCpuOp(c, false), js)).toBeNull();
       });
     });
   }
@@ -221,7 +200,7 @@ describe('every shared case: the SIMD core in each layout, the op both ways, all
  * negative variance (NaN scale) and a scale large enough to overflow float32;
  * with at least 4, a channel whose beta cancels x exactly for some elements.
  */
-function randomInputs(shape: number[], axis: number, seed: number): Inputs {
+function randomInputs(shape: number[], axis: number, seed: number): Float32Inputs {
   const random = prng(seed);
   const size = shape.reduce((a, b) => a * b, 1);
   const channels = shape[axis];
@@ -279,8 +258,8 @@ describe('large random inputs: the op gives the same bits with TFBNI_CPU_WASM on
       expect(simdLayoutFor(channels, inner, d.x.length)?.kind).toBe(expected);
       expect(d.x.length).toBeGreaterThan(CHUNK);  // several chunks
       await expectNoLeaks(() => {
-        const js = runOp(d, false);
-        const wasm = runOp(d, true);
+        const js = runCpuOp(d, false);
+        const wasm = runCpuOp(d, true);
         expect(firstBitDifference(wasm, js)).toBeNull();
         // the special values made it through: NaN, both infinities, both zeros
         expect(js.some(Number.isNaN)).toBe(true);
@@ -292,7 +271,7 @@ describe('large random inputs: the op gives the same bits with TFBNI_CPU_WASM on
 
   it('a sample of each against the exact reference', () => {
     const d = randomInputs([2, 61, 59, 64], 3, 5);
-    expect(firstBitDifference(runOp(d, true), exactBatchNorm(d))).toBeNull();
+    expect(firstBitDifference(runCpuOp(d, true), exactBatchNorm(d))).toBeNull();
   });
 
   it('never grows the core memory (a grow would detach its ArrayBuffer)', () => {
@@ -404,7 +383,7 @@ describe('without WebAssembly SIMD', () => {
 
     const d = randomInputs([4, 33, 17, 5], 3, 7);
     await expectNoLeaks(() => {
-      const js = runOp(d, false);
+      const js = runCpuOp(d, false);
       tf.env().set(CPU_WASM_FLAG, true);
       const backend = tf.backend() as unknown as Parameters<typeof cpuKernel>[0]['backend'];
       const t = [d.x, d.gamma, d.beta, d.mean, d.variance].map((v, i) => tf.tensor(v, i === 0 ? d.shape : undefined));

@@ -28,6 +28,7 @@ import {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 import {BatchNormInference, batchNormInference, batchNormInferenceLayer} from '../src';
 import {loadCases} from './helpers/cases';
 import {expectNoLeaks, expectThrowsWithoutLeak} from './helpers/leaks';
+import {caseOptions, runCase} from './helpers/run_case';
 import {compareWithReference, referenceBatchNorm, termMagnitude, tolerance, ulp32} from './helpers/reference';
 
 const NO_KERNEL = 'tfbni-test-no-kernel';
@@ -65,10 +66,6 @@ afterAll(async () => {
   for (const spy of consoleSpies) spy.mockRestore();
 });
 
-function options(c: {epsilon: number, axisArg?: number}) {
-  return c.axisArg === undefined ? {epsilon: c.epsilon} : {epsilon: c.epsilon, axis: c.axisArg};
-}
-
 describe('batchNormInference on a backend without its kernel (tfjs ops)', () => {
   it('runs on a backend that has the cpu kernels but no BatchNormInference', () => {
     expect(tf.getBackend()).toBe(NO_KERNEL);
@@ -87,12 +84,7 @@ describe('batchNormInference on a backend without its kernel (tfjs ops)', () => 
     for (const c of loadCases()) {
       it(c.name, async () => {
         await expectNoLeaks(() => {
-          const x = tf.tensor(c.x, c.shape);
-          const y = batchNormInference(x, c.gamma, c.beta, c.mean, c.variance, options(c));
-          expect(y.shape).toEqual(c.shape);
-          expect(y.dtype).toBe('float32');
-          const actual = y.dataSync();
-          tf.dispose([x, y]);
+          const actual = runCase(c);
           expect(compareWithReference(actual, c, PROFILE)).toEqual([]);
           if (c.expected) expect(compareWithReference(actual, c, PROFILE, c.expected)).toEqual([]);
           const ref = referenceBatchNorm(c);
@@ -159,7 +151,7 @@ describe('batchNormInference on a backend without its kernel (tfjs ops)', () => 
         const inputs = [tf.tensor(c.x, c.shape), ...[c.gamma, c.beta, c.mean, c.variance].map(
             (v) => tf.tensor1d(v))];
         const f = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, m: tf.Tensor, v: tf.Tensor) =>
-            tf.sum(tf.mul(batchNormInference(x, g, b, m, v, options(c)), w));
+            tf.sum(tf.mul(batchNormInference(x, g, b, m, v, caseOptions(c)), w));
         return tf.grads(f)(inputs).map((g) => Array.from(g.dataSync()));
       }));
     };

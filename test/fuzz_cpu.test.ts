@@ -16,6 +16,7 @@ import {channelBlocks} from '../kernels/shared/channel_params';
 import {channelTerms, ERROR_FACTOR, roundedBatchNorm} from '../kernels/shared/rounded_batch_norm';
 import {CoreLayout, periodOf} from '../kernels/shared/simd/batch_norm_core';
 import {batchNormInference} from '../src';
+import {Float32Inputs, runCpuOp} from './helpers/cpu_op';
 import {exactBatchNorm, ExactInputs, firstBitDifference, ulpDistance} from './helpers/exact';
 import {fuzzCase} from './helpers/fuzz';
 import {expectNoLeaks} from './helpers/leaks';
@@ -30,15 +31,7 @@ beforeAll(async () => {
 
 afterEach(() => tf.env().set(CPU_WASM_FLAG, true));
 
-interface Inputs extends ExactInputs {
-  x: Float32Array;
-  gamma: Float32Array;
-  beta: Float32Array;
-  mean: Float32Array;
-  variance: Float32Array;
-}
-
-function float32Inputs(d: ExactInputs): Inputs {
+function float32Inputs(d: ExactInputs): Float32Inputs {
   return {
     ...d, x: Float32Array.from(d.x), gamma: Float32Array.from(d.gamma),
     beta: Float32Array.from(d.beta), mean: Float32Array.from(d.mean),
@@ -46,17 +39,8 @@ function float32Inputs(d: ExactInputs): Inputs {
   };
 }
 
-function op(d: Inputs, wasm: boolean): Float32Array {
-  tf.env().set(CPU_WASM_FLAG, wasm);
-  const x = tf.tensor(d.x, d.shape);
-  const y = batchNormInference(x, d.gamma, d.beta, d.mean, d.variance, {epsilon: d.epsilon, axis: d.axis});
-  const out = y.dataSync() as Float32Array;
-  tf.dispose([x, y]);
-  return out;
-}
-
 /** Each path's output, by name. */
-function allPaths(d: Inputs): Array<[string, Float32Array]> {
+function allPaths(d: Float32Inputs): Array<[string, Float32Array]> {
   const rank = d.shape.length;
   const {outer, channels, inner} = channelBlocks(d.shape, d.axis < 0 ? d.axis + rank : d.axis);
   const terms = channelTerms(d.gamma, d.beta, d.mean, d.variance, d.epsilon);
@@ -71,12 +55,12 @@ function allPaths(d: Inputs): Array<[string, Float32Array]> {
     expect(batchNormSimd(layout, d.x, out, terms)).toBe(true);
     paths.push([`SIMD ${layout.kind}`, out]);
   }
-  paths.push(['op, TFBNI_CPU_WASM on', op(d, true)], ['op, TFBNI_CPU_WASM off', op(d, false)]);
+  paths.push(['op, TFBNI_CPU_WASM on', runCpuOp(d, true)], ['op, TFBNI_CPU_WASM off', runCpuOp(d, false)]);
   return paths;
 }
 
 /** Checks every path against the exact reference; returns the largest distance in ulps (0). */
-function expectExact(d: Inputs, label: string): {exact: Float32Array, maxUlp: number} {
+function expectExact(d: Float32Inputs, label: string): {exact: Float32Array, maxUlp: number} {
   const exact = exactBatchNorm(d);
   let maxUlp = 0;
   for (const [path, out] of allPaths(d)) {
@@ -180,7 +164,7 @@ describe(`fuzz: ${CASES} seeded cases (seed ${SEED}), every path equals the exac
 });
 
 /** How many elements the float64 bound could not decide (took the exact path). */
-function countFlagged(d: Inputs): number {
+function countFlagged(d: Float32Inputs): number {
   const rank = d.shape.length;
   const {channels, inner} = channelBlocks(d.shape, d.axis < 0 ? d.axis + rank : d.axis);
   const t = channelTerms(d.gamma, d.beta, d.mean, d.variance, d.epsilon);

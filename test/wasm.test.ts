@@ -27,6 +27,7 @@ import {fuzzCases} from './helpers/fuzz';
 import {formulaMismatches, statisticsOf} from './helpers/layer_reference';
 import {expectNoLeaks, expectThrowsWithoutLeak} from './helpers/leaks';
 import {compareWithReference} from './helpers/reference';
+import {runCase} from './helpers/run_case';
 
 const ROOT = path.join(__dirname, '..');
 
@@ -38,21 +39,12 @@ function wasmBackend(): BackendWasm {
   return tf.backend() as BackendWasm;
 }
 
-function options(c: {epsilon: number, axisArg?: number}) {
-  return c.axisArg === undefined ? {epsilon: c.epsilon} : {epsilon: c.epsilon, axis: c.axisArg};
-}
-
 describe('batchNormInference on wasm: the shared cases, exactly', () => {
   for (const c of loadCases()) {
     it(c.name, async () => {
       expect(tf.getBackend()).toBe('wasm');
       await expectNoLeaks(() => {
-        const x = tf.tensor(c.x, c.shape);
-        const y = batchNormInference(x, c.gamma, c.beta, c.mean, c.variance, options(c));
-        expect(y.shape).toEqual(c.shape);
-        expect(y.dtype).toBe('float32');
-        const actual = y.dataSync();
-        tf.dispose([x, y]);
+        const actual = runCase(c);
         expect(firstBitDifference(actual, exactBatchNorm(c))).toBeNull();
         if (c.expected) expect(Array.from(actual)).toEqual(c.expected);
       });

@@ -3,18 +3,18 @@
  * convolution or dense layer before it, and fuses the activation after it
  * into that layer where tfjs has a fused kernel for it.
  */
-import {serialization, Tensor} from '@tensorflow/tfjs-core';
-import {LayersModel, layers, LayerVariable} from '@tensorflow/tfjs-layers';
+import {Tensor} from '@tensorflow/tfjs-core';
+import {LayersModel, layers} from '@tensorflow/tfjs-layers';
 
 import {describeValue} from '../util/describe_value';
 import {fail} from '../util/fail';
 import {Fold, planFolds} from './fold_plan';
 import {FoldReport} from './fold_report';
 import {foldedWeights} from './fold_weights';
+import {cloneConfig, isContainer, isPlainObject, rebuilderFor, shortName} from './model_walk';
 import {replaceBatchNormalization} from './replace_batch_normalization';
 
 type Layer = layers.Layer;
-type Config = serialization.ConfigDict;
 
 const OP = 'foldBatchNormalization';
 
@@ -27,28 +27,6 @@ export interface FoldOptions {
    * BatchNormalization layers. Default false.
    */
   stockLayersOnly?: boolean;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-/** A deep copy of plain objects and arrays (numbers keep NaN/Infinity, unlike JSON). */
-function cloneConfig<T>(value: T): T {
-  if (Array.isArray(value)) return value.map(cloneConfig) as unknown as T;
-  if (isPlainObject(value)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = cloneConfig(v);
-    return out as T;
-  }
-  return value;
-}
-
-function isContainer(layer: unknown): layer is LayersModel {
-  return layer != null && Array.isArray((layer as {layers?: unknown}).layers) &&
-      typeof (layer as {getConfig?: unknown}).getConfig === 'function';
 }
 
 function checkModel(model: unknown): asserts model is LayersModel {
@@ -76,11 +54,6 @@ function checkOptions(options: unknown): Required<FoldOptions> {
     fail(OP, `options.stockLayersOnly must be a boolean, but got ${describeValue(stock)}.`);
   }
   return {stockLayersOnly: stock};
-}
-
-function shortName(weight: LayerVariable): string {
-  const parts = weight.originalName.split('/');
-  return parts[parts.length - 1];
 }
 
 function byShortName(layer: Layer): Map<string, Tensor> {
@@ -184,20 +157,10 @@ export function foldBatchNormalization(model: LayersModel, options?: FoldOptions
     {model: LayersModel, report: FoldReport} {
   checkModel(model);
   const {stockLayersOnly} = checkOptions(options);
-  const className = model.getClassName();
-  const entry = serialization.SerializationMap.getMap().classNameMap[className];
-  if (entry == null) {
-    fail(OP, `the model's class '${className}' is not registered with ` +
-         `tf.serialization.registerClass(), so it cannot be rebuilt from its config.`);
-  }
+  const rebuild = rebuilderFor(OP, model);
   const config = cloneConfig(model.getConfig());
   const plan = planFolds(config, model, stockLayersOnly);
-  const [cls, fromConfig] = entry as unknown as [
-    serialization.SerializableConstructor<LayersModel>,
-    (cls: serialization.SerializableConstructor<LayersModel>, config: Config,
-     customObjects: Config, fastWeightInit: boolean) => LayersModel,
-  ];
-  let copy = fromConfig(cls, config, {}, true);
+  let copy = rebuild(config);
   try {
     copyState(model, copy, new Map(plan.folds.map((f) => [f.source, f] as const)));
   } catch (e) {

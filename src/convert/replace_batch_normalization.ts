@@ -10,6 +10,7 @@ import {BatchNormInferenceLayer} from '../layers/batch_norm_inference_layer';
 import {checkEpsilon} from '../util/checks';
 import {describeValue, gotEnd} from '../util/describe_value';
 import {fail} from '../util/fail';
+import {cloneConfig, isContainer, isPlainObject, rebuilderFor, shortName} from './model_walk';
 
 type Layer = layers.Layer;
 type Config = serialization.ConfigDict;
@@ -25,28 +26,6 @@ const KERAS_DEFAULT_MOMENTUM = 0.99;
 /** Axis lists are shown as written ([3]); everything else as describeValue does. */
 function describe(value: unknown): string {
   return Array.isArray(value) ? JSON.stringify(value) : describeValue(value);
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
-}
-
-/** A deep copy of plain objects and arrays (numbers keep NaN/Infinity, unlike JSON). */
-function cloneConfig<T>(value: T): T {
-  if (Array.isArray(value)) return value.map(cloneConfig) as unknown as T;
-  if (isPlainObject(value)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = cloneConfig(v);
-    return out as T;
-  }
-  return value;
-}
-
-function isContainer(layer: unknown): layer is LayersModel {
-  return layer != null && Array.isArray((layer as {layers?: unknown}).layers) &&
-      typeof (layer as {getConfig?: unknown}).getConfig === 'function';
 }
 
 /** The layer a wrapper (TimeDistributed, ...) holds, if any. */
@@ -108,11 +87,6 @@ function rewriteConfig(node: unknown): number {
     return 1;
   }
   return Object.values(node).reduce((n: number, value) => n + rewriteConfig(value), 0);
-}
-
-function shortName(weight: LayerVariable): string {
-  const parts = weight.originalName.split('/');
-  return parts[parts.length - 1];
 }
 
 /** gamma, beta, moving_mean, moving_variance; ones/zeros where scale/center = false. */
@@ -210,21 +184,11 @@ export function replaceBatchNormalization(model: LayersModel): LayersModel {
                  'tensorflowjs_converter --output_format tfjs_layers_model)' :
              ''}${gotEnd(model)}`);
   }
-  const className = model.getClassName();
-  const entry = serialization.SerializationMap.getMap().classNameMap[className];
-  if (entry == null) {
-    fail(OP, `the model's class '${className}' is not registered with ` +
-         `tf.serialization.registerClass(), so it cannot be rebuilt from its config.`);
-  }
+  const rebuild = rebuilderFor(OP, model);
   const config = cloneConfig(model.getConfig());
   rewriteConfig(config);
-  const [cls, fromConfig] = entry as unknown as [
-    serialization.SerializableConstructor<LayersModel>,
-    (cls: serialization.SerializableConstructor<LayersModel>, config: Config,
-     customObjects: Config, fastWeightInit: boolean) => LayersModel,
-  ];
   // fastWeightInit: skip the initializers, every weight is copied below.
-  const copy = fromConfig(cls, config, {}, true);
+  const copy = rebuild(config);
   try {
     copyState(model, copy);
   } catch (e) {

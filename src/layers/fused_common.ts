@@ -50,6 +50,14 @@ export function checkActivation(who: string, args: FusedLayerArgs):
   return {activation, leakyreluAlpha};
 }
 
+/** A layer's own size argument (filters, units, depthMultiplier): a positive integer. */
+export function positiveInteger(who: string, key: string, value: unknown): number {
+  if (!Number.isInteger(value) || (value as number) <= 0) {
+    fail(who, `${key} must be a positive integer, but got ${String(value)}.`);
+  }
+  return value as number;
+}
+
 /** A positive integer, or a pair of them from a number or a two-element list. */
 export function pair(who: string, key: string, value: unknown, fallback: number): [number, number] {
   const v = value ?? fallback;

@@ -8,7 +8,7 @@ import {initializers, LayerVariable, layers, Shape} from '@tensorflow/tfjs-layer
 
 import {fail} from '../util/fail';
 import {cpuBiasActivation, useCpuEpilogue} from './fused_cpu_epilogue';
-import {argsFromConfig, baseArgs, checkActivation, checkKeys, FusedActivationName, FusedLayerArgs} from './fused_common';
+import {argsFromConfig, baseArgs, checkActivation, checkKeys, FusedActivationName, FusedLayerArgs, positiveInteger} from './fused_common';
 
 /** Arguments of {@link FusedDense}. */
 export interface FusedDenseArgs extends FusedLayerArgs {
@@ -36,10 +36,7 @@ export class FusedDense extends layers.Layer {
     if (args == null || typeof args !== 'object') fail(who, 'expects an arguments object.');
     checkKeys(who, args, ['units']);
     super(baseArgs(args));
-    if (!Number.isInteger(args.units) || args.units <= 0) {
-      fail(who, `units must be a positive integer, but got ${String(args.units)}.`);
-    }
-    this.units = args.units;
+    this.units = positiveInteger(who, 'units', args.units);
     ({activation: this.activation, leakyreluAlpha: this.leakyreluAlpha} = checkActivation(who, args));
     this.inputSpec = [{minNDim: 2}];
   }

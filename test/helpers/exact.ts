@@ -14,6 +14,8 @@
  */
 import {exactChannel, ExactChannel, exactTermsOf, float32Key, keyToFloat32, nearestKeyFrom} from '../../kernels/shared/exact_round';
 
+import {BatchNormData} from './reference';
+
 /** The exact nearest float32 for one element (inputs as doubles). */
 export function exactNearest(
     x: number, gamma: number, beta: number, mean: number, variance: number, epsilon: number,
@@ -27,17 +29,8 @@ export function exactNearest(
   return keyToFloat32(nearestKeyFrom(terms, float32Key(Math.fround(ieee))));
 }
 
-export interface ExactInputs {
-  shape: number[];
-  /** The channel axis, negative allowed. */
-  axis: number;
-  epsilon: number;
-  x: ArrayLike<number>;
-  gamma: ArrayLike<number>;
-  beta: ArrayLike<number>;
-  mean: ArrayLike<number>;
-  variance: ArrayLike<number>;
-}
+/** The formula's inputs (reference.ts's BatchNormData); here the channel axis may be negative. */
+export type ExactInputs = BatchNormData;
 
 /** The exact reference for a whole tensor. */
 export function exactBatchNorm(d: ExactInputs): Float32Array {
