@@ -13,6 +13,7 @@
 const fs = require('fs');
 const http = require('http');
 const path = require('path');
+const {pipeline} = require('stream');
 
 const ROOT = path.resolve(__dirname, '..');
 const TYPES = {
@@ -25,6 +26,7 @@ const TYPES = {
   '.png': 'image/png',
   '.svg': 'image/svg+xml',
   '.bin': 'application/octet-stream',
+  '.wasm': 'application/wasm',
 };
 
 /**
@@ -63,7 +65,9 @@ function startServer({root = ROOT, port = 0, host = '127.0.0.1'} = {}) {
       if (req.method === 'HEAD') {
         res.end();
       } else {
-        fs.createReadStream(file).pipe(res);
+        // pipeline (not pipe) closes the file when the browser aborts the
+        // response, so no file handle outlives the request.
+        pipeline(fs.createReadStream(file), res, () => {});
       }
     });
   });
