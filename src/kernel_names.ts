@@ -51,12 +51,3 @@ export function missingInputs(
   }
   return inputs as BatchNormInferenceTensors;
 }
-
-/**
- * The presence check alone, for kernels not yet calling checkKernelInputs
- * (kernels/shared/check_inputs.ts), which they should call instead.
- */
-export function requireInputs(
-    inputs: BatchNormInferenceInputs, backendName: string): BatchNormInferenceTensors {
-  return missingInputs(`${BatchNormInference} (${backendName})`, inputs);
-}

@@ -1,6 +1,7 @@
 /**
- * Per-channel folding shared by the kernels: the four statistics become one
- * scale and one shift, computed once per call in float64, so the per-element
+ * Per-channel folding for the webgl kernel's folded form (the cpu and wasm
+ * kernels use the centred form of rounded_batch_norm.ts): the four statistics
+ * become one scale and one shift, computed in float64, so the per-element
  * work is a multiply-add with no sqrt, division or modulo:
  *
  *     scale[c] = gamma[c] / sqrt(variance[c] + epsilon)
@@ -10,14 +11,12 @@
  * The folded form equals the formula under IEEE arithmetic (NaN and infinities
  * included) except where a scale is infinite (gamma infinite, or variance ==
  * -epsilon): there x * scale + shift is Inf - Inf = NaN where the formula gives
- * an infinity. `foldable` is false in that case and kernels take their
- * unfolded path, (x - mean) * scale + beta.
+ * an infinity. The webgl kernel marks such a channel unsafe and computes it in
+ * its centred form, (x - mean) * scale + beta.
  */
 export interface ChannelParams {
   scale: Float64Array;
   shift: Float64Array;
-  /** Every scale is finite or NaN, so x * scale + shift is exact in IEEE terms. */
-  foldable: boolean;
 }
 
 type Numbers = ArrayLike<number>;
@@ -28,14 +27,12 @@ export function foldChannelParams(
   const channels = gamma.length;
   const scale = new Float64Array(channels);
   const shift = new Float64Array(channels);
-  let foldable = true;
   for (let c = 0; c < channels; c++) {
     const s = gamma[c] / Math.sqrt(variance[c] + epsilon);
     scale[c] = s;
     shift[c] = beta[c] - mean[c] * s;
-    if (s === Infinity || s === -Infinity) foldable = false;
   }
-  return {scale, shift, foldable};
+  return {scale, shift};
 }
 
 /**
