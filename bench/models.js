@@ -46,19 +46,17 @@
     const all = tf.getBackend() === 'cpu' ? [...VARIANTS, 'fold (tf.fused)'] : VARIANTS;
     result.variants = all;
     for (const name of opts.models) {
-      // Models are built and folded on opts.buildOn when given: folding reads the
-      // weights synchronously, which webgpu in headless Chromium does not survive.
-      if (opts.buildOn) await tf.setBackend(opts.buildOn);
+      // Built and converted on the backend measured, with the async tools
+      // (webgpu has no dependable synchronous read; they work everywhere).
       const stock = B.randomizeWeights(tf, MODELS[name](tf, B), 1);
-      const folded = tfbni.foldBatchNormalization(stock);
+      const folded = await tfbni.foldBatchNormalizationAsync(stock);
       const models = {
         stock,
-        replace: tfbni.replaceBatchNormalization(stock),
+        replace: await tfbni.replaceBatchNormalizationAsync(stock),
         fold: folded.model,
-        'fold-stock': tfbni.foldBatchNormalization(stock, {stockLayersOnly: true}).model,
+        'fold-stock': (await tfbni.foldBatchNormalizationAsync(stock, {stockLayersOnly: true})).model,
         'fold (tf.fused)': folded.model,
       };
-      if (opts.buildOn) await tf.setBackend(backend);
       const x = tf.randomUniform([1, ...stock.inputs[0].shape.slice(1)], -1, 1, 'float32', 5);
       const run = async (variant) => {
         tfbni.setFusedCpuEpilogue(variant !== 'fold (tf.fused)');
@@ -195,8 +193,7 @@
         if (!(await tf.setBackend(backend))) throw new Error(`the ${backend} backend did not initialize`);
         if (progress) opts.onProgress = (m) => window.tfbniBenchProgress(m);
         return window.tfbniModelsBench(opts);
-      }, {backend, opts: {...opts, onProgress: undefined, readAsync: true,
-                          buildOn: backend === 'webgpu' ? 'cpu' : undefined},
+      }, {backend, opts: {...opts, onProgress: undefined, readAsync: true},
           progress: opts.onProgress != null});
     } finally {
       if (browser) await browser.close();

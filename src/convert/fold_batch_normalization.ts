@@ -8,6 +8,7 @@ import {LayersModel, layers} from '@tensorflow/tfjs-layers';
 
 import {describeValue} from '../util/describe_value';
 import {fail} from '../util/fail';
+import {readValues, requireSyncReads, withPrefetchedValues} from '../util/read_values';
 import {Fold, planFolds} from './fold_plan';
 import {FoldReport} from './fold_report';
 import {foldedWeights} from './fold_weights';
@@ -56,6 +57,10 @@ function checkOptions(options: unknown): Required<FoldOptions> {
   return {stockLayersOnly: stock};
 }
 
+function optionalValues(t: Tensor|undefined) {
+  return t === undefined ? undefined : readValues(t);
+}
+
 function byShortName(layer: Layer): Map<string, Tensor> {
   return new Map(layer.weights.map((w) => [shortName(w), w.read()] as const));
 }
@@ -69,10 +74,10 @@ function setFoldedWeights(fold: Fold, to: Layer): void {
     fail(OP, `batch norm '${fold.batchNorm}' has no moving_mean and moving_variance weights.`);
   }
   const folded = foldedWeights(fold.into, fold.kind, byShortName(fold.source), {
-    gamma: stats.get('gamma')?.dataSync(),
-    beta: stats.get('beta')?.dataSync(),
-    mean: mean.dataSync(),
-    variance: variance.dataSync(),
+    gamma: optionalValues(stats.get('gamma')),
+    beta: optionalValues(stats.get('beta')),
+    mean: readValues(mean),
+    variance: readValues(variance),
     epsilon: fold.epsilon,
   });
   try {
@@ -157,6 +162,7 @@ export function foldBatchNormalization(model: LayersModel, options?: FoldOptions
     {model: LayersModel, report: FoldReport} {
   checkModel(model);
   const {stockLayersOnly} = checkOptions(options);
+  requireSyncReads(OP);
   const rebuild = rebuilderFor(OP, model);
   const config = cloneConfig(model.getConfig());
   const plan = planFolds(config, model, stockLayersOnly);
@@ -187,4 +193,20 @@ export function foldBatchNormalization(model: LayersModel, options?: FoldOptions
     keptActivations: plan.keptActivations,
   };
   return {model: copy, report};
+}
+
+/**
+ * {@link foldBatchNormalization} for backends whose synchronous read is not
+ * to be relied on (webgpu): reads the model's weights with `await data()`
+ * first, then folds. Works on every backend.
+ *
+ * ```js
+ * const {model: folded, report} = await tfbni.foldBatchNormalizationAsync(model);
+ * ```
+ */
+export async function foldBatchNormalizationAsync(model: LayersModel, options?: FoldOptions):
+    Promise<{model: LayersModel, report: FoldReport}> {
+  checkModel(model);
+  checkOptions(options);
+  return withPrefetchedValues(model.weights.map((w) => w.read()), () => foldBatchNormalization(model, options));
 }

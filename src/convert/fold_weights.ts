@@ -10,6 +10,7 @@
 import {Tensor, tensor} from '@tensorflow/tfjs-core';
 
 import {fail} from '../util/fail';
+import {readValues} from '../util/read_values';
 
 const OP = 'foldBatchNormalization';
 
@@ -69,10 +70,11 @@ export function foldedWeights(
     const gamma = bn.gamma === undefined ? 1 : bn.gamma[c];
     scale[c] = gamma / Math.sqrt(bn.variance[c] + bn.epsilon);
   }
-  const w = kernel.dataSync();
+  const w = readValues(kernel);
   const newKernel = new Float32Array(w.length);
   for (let i = 0; i < w.length; i++) newKernel[i] = w[i] * scale[Math.floor(i / inner) % channels];
-  const bias = weights.get('bias')?.dataSync();
+  const biasWeight = weights.get('bias');
+  const bias = biasWeight === undefined ? undefined : readValues(biasWeight);
   const newBias = new Float32Array(channels);
   for (let c = 0; c < channels; c++) {
     const beta = bn.beta === undefined ? 0 : bn.beta[c];

@@ -3,13 +3,14 @@
  * model (at any depth of nested models and wrappers) into a
  * BatchNormInference layer with the same name, epsilon, axis and weights.
  */
-import {ones, serialization, Tensor, zeros} from '@tensorflow/tfjs-core';
+import {serialization, Tensor, tensor1d} from '@tensorflow/tfjs-core';
 import {LayersModel, layers, LayerVariable} from '@tensorflow/tfjs-layers';
 
 import {BatchNormInferenceLayer} from '../layers/batch_norm_inference_layer';
 import {checkEpsilon} from '../util/checks';
 import {describeValue, gotEnd} from '../util/describe_value';
 import {fail} from '../util/fail';
+import {requireSyncReads, withPrefetchedValues} from '../util/read_values';
 import {cloneConfig, isContainer, isPlainObject, rebuilderFor, shortName} from './model_walk';
 
 type Layer = layers.Layer;
@@ -101,14 +102,15 @@ function copyBatchNormWeights(from: Layer, to: BatchNormInferenceLayer): void {
   }
   const channels = mean.shape[0] as number;
   const made: Tensor[] = [];
-  const orFill = (w: LayerVariable|undefined, fill: (shape: number[]) => Tensor) => {
+  // Fills are made from arrays (values on the CPU: no device read to check them).
+  const orFill = (w: LayerVariable|undefined, fill: number) => {
     if (w !== undefined) return w.read();
-    const t = fill([channels]);
+    const t = tensor1d(new Float32Array(channels).fill(fill));
     made.push(t);
     return t;
   };
   try {
-    to.setWeights([orFill(byName.get('gamma'), ones), orFill(byName.get('beta'), zeros),
+    to.setWeights([orFill(byName.get('gamma'), 1), orFill(byName.get('beta'), 0),
                    mean.read(), variance.read()]);
   } finally {
     made.forEach((t) => t.dispose());
@@ -144,6 +146,17 @@ function copyState(from: Layer, to: Layer): void {
   if (from.weights.length > 0) to.setWeights(from.getWeights());
 }
 
+function checkModel(model: unknown): asserts model is LayersModel {
+  if (!isContainer(model) || typeof (model as {getClassName?: unknown}).getClassName !== 'function') {
+    fail(OP, `model must be a tf.LayersModel (from tf.model(), tf.sequential() or ` +
+         `tf.loadLayersModel()), but got ${describe(model)}` +
+         `${model != null && typeof (model as {executeAsync?: unknown}).executeAsync === 'function' ?
+             ' (a GraphModel has no layers to replace: convert the Keras model with ' +
+                 'tensorflowjs_converter --output_format tfjs_layers_model)' :
+             ''}${gotEnd(model)}`);
+  }
+}
+
 /**
  * Returns a copy of `model` in which every tfjs-layers `BatchNormalization`
  * layer - in nested models (a Sequential inside a functional model, ...) and
@@ -176,14 +189,8 @@ function copyState(from: Layer, to: Layer): void {
  * @returns A new, equivalent model (synchronously).
  */
 export function replaceBatchNormalization(model: LayersModel): LayersModel {
-  if (!isContainer(model) || typeof (model as {getClassName?: unknown}).getClassName !== 'function') {
-    fail(OP, `model must be a tf.LayersModel (from tf.model(), tf.sequential() or ` +
-         `tf.loadLayersModel()), but got ${describe(model)}` +
-         `${model != null && typeof (model as {executeAsync?: unknown}).executeAsync === 'function' ?
-             ' (a GraphModel has no layers to replace: convert the Keras model with ' +
-                 'tensorflowjs_converter --output_format tfjs_layers_model)' :
-             ''}${gotEnd(model)}`);
-  }
+  checkModel(model);
+  requireSyncReads(OP);
   const rebuild = rebuilderFor(OP, model);
   const config = cloneConfig(model.getConfig());
   rewriteConfig(config);
@@ -196,4 +203,18 @@ export function replaceBatchNormalization(model: LayersModel): LayersModel {
     throw e;
   }
   return copy;
+}
+
+/**
+ * {@link replaceBatchNormalization} for backends whose synchronous read is
+ * not to be relied on (webgpu): reads the model's weights with
+ * `await data()` first (to check them), then replaces. Works on every backend.
+ *
+ * ```js
+ * const model = await tfbni.replaceBatchNormalizationAsync(keras);
+ * ```
+ */
+export async function replaceBatchNormalizationAsync(model: LayersModel): Promise<LayersModel> {
+  checkModel(model);
+  return withPrefetchedValues(model.weights.map((w) => w.read()), () => replaceBatchNormalization(model));
 }

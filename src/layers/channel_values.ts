@@ -11,6 +11,7 @@ import {Tensor} from '@tensorflow/tfjs-core';
 import {describeValue} from '../util/describe_value';
 import {fail} from '../util/fail';
 import {flattenNested, isArrayLike} from '../util/nested_array';
+import {canReadValues, readValues} from '../util/read_values';
 
 /** The four statistics in weight order, with their weight and property names. */
 export const STATISTICS = [
@@ -52,7 +53,7 @@ export function readChannelValues(value: unknown, property: Statistic, name?: st
            `(shape [${source.shape}]).`);
     }
     shape = source.shape;
-    values = source.dataSync() as Float32Array|Int32Array;
+    values = readValues(source);
   } else if (typeof source === 'number') {
     shape = [1];
     values = [source];
@@ -91,8 +92,11 @@ export function readChannelValues(value: unknown, property: Statistic, name?: st
  * constructor's rules: finite, and TrainedVariance >= 0.
  */
 export function checkWeightValues(value: Tensor, property: Statistic, name?: string): void {
+  // Not on a backend without a dependable synchronous read (webgpu), unless
+  // an async model tool read the values ahead.
+  if (!canReadValues(value)) return;
   const weight = STATISTICS.find((s) => s.property === property)!.weight;
-  const values = value.dataSync();
+  const values = readValues(value);
   for (let i = 0; i < values.length; i++) {
     if (!Number.isFinite(values[i])) {
       fail(layerWho(name), `${property} (weight ${weight}) must be finite, but element ${i} is ` +
