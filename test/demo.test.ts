@@ -1,7 +1,8 @@
 /**
  * The browser demo (examples/web, `npm run demo`) in headless Chromium: it
  * must finish on the webgl backend without errors, show the layer and the
- * converted model agreeing with the cpu backend, and chart the speed-up
+ * converted model agreeing with the cpu backend, fold two models (agreeing
+ * with the originals, times shown), and chart the speed-up
  * over tf.batchNorm with a 1x line and an explanation. The page is opened
  * with ?quick (the bench shapes up to 1M elements): the
  * larger shapes take minutes on a software GPU. A screenshot is saved to
@@ -22,6 +23,8 @@ interface DemoResults {
   gpu: string;
   layer?: {values: number[], x: number[], diff: number, tolerance: number};
   model?: {replaced: number, diff: number, tolerance: number};
+  fold?: Array<{model: string, layersBefore: number, layersAfter: number, folded: number, fused: number,
+                left: number, beforeMs: number, afterMs: number, speedup: number, diff: number}>;
   bench?: {rows: Array<{shape: number[], axis: number, speedup: number}>, repeats: number, renderer: string};
 }
 
@@ -34,7 +37,7 @@ describeInBrowser('browser demo (examples/web/index.html)', () => {
   let results: DemoResults|undefined;
   let pageErrors: string[] = [];
 
-  function part<K extends 'layer'|'model'|'bench'>(key: K): NonNullable<DemoResults[K]> {
+  function part<K extends 'layer'|'model'|'fold'|'bench'>(key: K): NonNullable<DemoResults[K]> {
     const value = results?.[key];
     if (value == null) {
       throw new Error(`The demo produced no '${key}' results (status ${status}). Errors shown on ` +
@@ -88,6 +91,18 @@ describeInBrowser('browser demo (examples/web/index.html)', () => {
     expect(model.replaced).toBe(3);
     expect(model.diff).toBeLessThanOrEqual(model.tolerance);
     expect(await page.locator('#model-table tbody tr').count()).toBe(6);
+  });
+
+  it('folds the loaded model and a MobileNetV2 in the page: report, times, largest difference', async () => {
+    const [loaded, mobilenet] = part('fold');
+    expect(loaded).toMatchObject({model: 'converted_model (loaded)', folded: 3, left: 0});
+    expect(mobilenet).toMatchObject({model: 'MobileNetV2 96×96×3 (built)', folded: 52, fused: 35, left: 0});
+    expect(mobilenet.layersAfter).toBeLessThan(mobilenet.layersBefore - 52);
+    for (const row of [loaded, mobilenet]) {
+      expect(row.diff).toBeLessThanOrEqual(1e-4);
+      expect(Number.isFinite(row.speedup) && row.beforeMs > 0 && row.afterMs > 0).toBe(true);
+    }
+    expect(await page.locator('#fold-table tbody tr').count()).toBe(2);
   });
 
   it('charts the speed-up per shape with a 1x line, a table and what the numbers mean', async () => {

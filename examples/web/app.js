@@ -5,16 +5,18 @@
  *      MATLAB statistics, run on this page's backend and on the cpu backend;
  *   2. a converted Keras model whose BatchNormalization layers are replaced
  *      with replaceBatchNormalization, against the original on cpu;
- *   3. the speed-up over tf.batchNorm on this device, measured by
+ *   3. a loaded model and a MobileNetV2 folded with foldBatchNormalizationAsync:
+ *      the report, the time before and after, the largest output difference;
+ *   4. the speed-up over tf.batchNorm on this device, measured by
  *      bench/webgl.js's in-page benchmark on the shapes of bench/shapes.js.
  *
  * Uses the globals `tf` (tf.min.js), `tfbni` (this package's bundle),
- * `tfbniStats` (tools/stats.js), `TFBNI_BENCH_SHAPES` (bench/shapes.js) and
- * `tfbniWebglBench` (bench/webgl.js). Errors are shown on the page; when
+ * `tfbniStats` (tools/stats.js), `tfbniModels` (bench/model_builders.js),
+ * `TFBNI_BENCH_SHAPES` (bench/shapes.js) and `tfbniWebglBench` (bench/webgl.js). Errors are shown on the page; when
  * finished, document.body.dataset.status is 'done' (or 'error') and
  * window.demoResults holds the numbers. URL parameters: ?backend=cpu (or any
  * registered backend), ?repeats=N, ?all (also the largest bench shapes),
- * ?quick (shapes up to 1M elements: what the test opens).
+ * ?quick (shapes up to 1M elements and a 96x96 MobileNetV2: what the test opens).
  */
 (function () {
   'use strict';
@@ -174,11 +176,66 @@
     if (!(diff <= tol) || replaced === 0) fail(`The converted model disagrees: ${sci(diff)}, ${replaced} replaced.`);
   }
 
-  // 3. Speed-up over tf.batchNorm ---------------------------------------------
+  // 3. Folding batch norms away ----------------------------------------------
+
+  /** Median time of predict + read for each model, interleaved, after a warm-up. */
+  async function timeModels(models, x, repeats) {
+    const times = models.map(() => []);
+    for (const m of models) await predictValues(m, x);
+    for (let r = 0; r < repeats; r++) {
+      for (let k = 0; k < models.length; k++) {
+        const i = (r + k) % models.length;
+        const start = performance.now();
+        await predictValues(models[i], x);
+        times[i].push(performance.now() - start);
+      }
+    }
+    return times.map((t) => tfbniStats.median(t));
+  }
+
+  /** max |a - b| / max |b| */
+  const relativeDiff = (a, b) => maxAbsDiff(a, b) / b.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+
+  async function foldDemo() {
+    const loaded = await tf.loadLayersModel('/examples/data/converted_model/model.json');
+    const size = params.has('quick') ? 96 : 224;
+    const built = tfbniModels.randomizeWeights(tf, tfbniModels.mobileNetV2(tf, {size}), 1);
+    const repeats = Number(params.get('repeats')) || 5;
+    const rows = [];
+    results.fold = [];
+    for (const [label, model] of [['converted_model (loaded)', loaded], [`MobileNetV2 ${size}×${size}×3 (built)`, built]]) {
+      await tf.nextFrame();
+      const {model: folded, report} = await tfbni.foldBatchNormalizationAsync(model);
+      const x = tf.randomUniform([1, ...model.inputs[0].shape.slice(1)], -1, 1, 'float32', 3);
+      const diff = relativeDiff(await predictValues(folded, x), await predictValues(model, x));
+      const [before, after] = await timeModels([model, folded], x, repeats);
+      x.dispose();
+      folded.dispose();
+      model.dispose();
+      const summary = {model: label, layersBefore: report.layersBefore, layersAfter: report.layersAfter,
+                       folded: report.folded.length, fused: report.fusedActivations.length, left: report.left.length,
+                       beforeMs: before, afterMs: after, speedup: before / after, diff};
+      results.fold.push(summary);
+      rows.push([label, `${summary.layersBefore} → ${summary.layersAfter}`, summary.folded, summary.fused,
+                 summary.left, `${before.toFixed(1)} ms`, `${after.toFixed(1)} ms`, `${summary.speedup.toFixed(2)}×`,
+                 sci(diff)]);
+      if (!(diff <= 1e-4)) fail(`The folded ${label} disagrees with the original: ${sci(diff)} of max |y|.`);
+    }
+    $('fold-result').append(table('fold-table',
+        ['model', 'layers', 'batch norms folded', 'activations fused', 'left', 'before', 'after',
+         'speed-up', 'largest difference'], rows),
+        el('div', {class: 'muted', text: `predict + read, medians of ${repeats} interleaved runs on ` +
+                                         `${tf.getBackend()}; largest difference as a fraction of max |y| ` +
+                                         '(float32 sums in another order).'}));
+  }
+
+  // 4. Speed-up over tf.batchNorm ---------------------------------------------
 
   // Elements: larger bench shapes only with ?all (slow on software GL); ?quick keeps the small ones.
   const LARGEST = params.has('all') ? Infinity : params.has('quick') ? 1e6 : 4e6;
-  const shapeLabel = (r) => `[${r.shape}] ${r.axis === 1 ? 'axis 1' : 'axis -1'}`;
+  // 'tensors': statistics made once (a layer's case); 'arrays': new Float32Arrays every call.
+  const shapeLabel = (r) => `[${r.shape}] ${r.axis === 1 ? 'axis 1' : 'axis -1'}` +
+      `${r.statistics === 'arrays' ? ', new stats' : ''}`;
   const verdictOf = (ratio) => (ratio >= 1.05 ? 'win' : ratio <= 0.95 ? 'loss' : 'tie');
   const COLORS = {win: '#188038', tie: '#9aa0a6', loss: '#c5221f'};
 
@@ -191,7 +248,7 @@
       if (text !== undefined) node.textContent = text;
       return node;
     };
-    const [width, left, right, top, barH] = [760, 190, 70, 40, 22];
+    const [width, left, right, top, barH] = [800, 240, 70, 40, 22];
     const axisY = top + rows.length * barH;
     const height = axisY + 44;
     const maxRatio = Math.max(1.2, ...rows.map((r) => r.speedup));
@@ -266,15 +323,16 @@
     $('bench-method').textContent =
         `Each shape: chains of dependent ops (ours, tf.batchNorm, tf.add(x, 0)) sampled in turn, one ` +
         `readback per chain timed alone and subtracted; medians of ${repeats} repetitions (${2 * repeats} ` +
-        'for small tensors) after a warm-up (bench/webgl.js, as npm run bench measures). For axis 1, ' +
+        'for small tensors) after a warm-up (bench/webgl.js, as npm run bench measures). Statistics are ' +
+        'tensors made once (a layer\'s case) or, in the rows marked "new stats", new arrays on every call. For axis 1, ' +
         'tf.batchNorm (channels-last only) is timed on the same number of elements in channels-last layout.';
     await tf.nextFrame();   // let the page paint sections 1 and 2 first
     const started = performance.now();
     const bench = await window.tfbniWebglBench({rows: shapes, repeats,
                                                 onProgress: (m) => { $('bench-progress').textContent = m; }});
     $('bench-progress').textContent = '';
-    const rows = bench.rows.map((r) => ({shape: r.shape, axis: r.axis, size: r.size, chain: r.chain,
-                                          ours: r.ours, batchNorm: r.batchNorm, identity: r.identity,
+    const rows = bench.rows.map((r) => ({shape: r.shape, axis: r.axis, statistics: r.statistics, size: r.size,
+                                          chain: r.chain, ours: r.ours, batchNorm: r.batchNorm, identity: r.identity,
                                           speedup: r.batchNormOverOurs, vsIdentity: r.oursOverIdentity}));
     results.bench = {rows, repeats, renderer: bench.renderer, seconds: (performance.now() - started) / 1000};
     drawChart(rows);
@@ -301,7 +359,7 @@
     }
     await tf.ready();
     showEnvironment();
-    for (const part of [layerDemo, convertedModelDemo, benchmarkDemo]) {
+    for (const part of [layerDemo, convertedModelDemo, foldDemo, benchmarkDemo]) {
       try {
         await part();
       } catch (e) {
