@@ -6,10 +6,10 @@
  * skipped, unless asked for by its flag).
  *
  *   node bench/run.js [--cpu] [--wasm] [--webgl] [--webgpu] [--models]
- *                     [--models-on cpu,webgl] [--reps N] [--json FILE] [--chart FILE]
+ *                     [--models-on cpu,wasm,webgl,webgpu] [--reps N] [--json FILE] [--chart FILE]
  *
  * No flag: all of them. --models-on picks the backends of the models bench
- * (default cpu,webgl); --reps overrides each bench's repetitions; --json writes
+ * (default all four); --reps overrides each bench's repetitions; --json writes
  * the raw results, --chart an SVG bar chart (ns per element) of the per-op
  * benches. Needs dist/ (npm run bench builds).
  */
@@ -38,7 +38,7 @@ function parseArgs(argv) {
   return {
     picked,
     reps: valueOf('--reps') ? Number(valueOf('--reps')) : undefined,
-    modelsOn: (valueOf('--models-on') || 'cpu,webgl').split(','),
+    modelsOn: (valueOf('--models-on') || 'cpu,wasm,webgl,webgpu').split(','),
     json: valueOf('--json'),
     chart: valueOf('--chart'),
   };
