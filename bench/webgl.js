@@ -137,9 +137,9 @@ function formatTable(result) {
 
 /**
  * Node side: serves the package root, launches the system's Chromium, opens
- * test/browser/harness.html (tf.min.js, the plugin's min bundle), adds
- * tools/stats.js, bench/shapes.js, bench/gpu_timing.js and this file, and
- * runs tfbniWebglBench there.
+ * test/browser/harness.html (tf.min.js, the plugin's min bundle,
+ * tools/stats.js), adds bench/shapes.js, bench/gpu_timing.js and this file,
+ * and runs tfbniWebglBench there.
  * options: {repeats = 7, rows = BENCH_SHAPES, statistics = ['tensors', 'arrays'],
  *           flags = {} (tfjs flags set before the webgl backend starts), onProgress?}
  */
@@ -150,7 +150,7 @@ async function runWebglBench(options) {
       {repeats: 7, onProgress: null, flags: {}, statistics: ['tensors', 'arrays']}, options);
   return runInBenchPage({
     pathname: '/test/browser/harness.html', bundle: 'tfjs-batchnorm-inference.min.js',
-    scripts: ['/tools/stats.js', '/bench/shapes.js', '/bench/gpu_timing.js', '/bench/webgl.js'],
+    scripts: ['/bench/shapes.js', '/bench/gpu_timing.js', '/bench/webgl.js'],
     onProgress: opts.onProgress,
   }, async ({flags, repeats, rows, statistics, progress}) => {
     for (const [k, v] of Object.entries(flags)) tf.env().set(k, v);

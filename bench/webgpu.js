@@ -109,10 +109,10 @@ function formatWebgpuTable(result) {
 
 /**
  * Node side: serves the package root, launches the system's Chromium with
- * WebGPU (tools/chromium.js's WEBGPU_FLAGS), opens test/browser/harness.html
- * for the webgpu suite (tf.min.js, the webgpu backend, the plugin,
- * tools/stats.js), adds bench/shapes.js, bench/gpu_timing.js and this file,
- * and runs tfbniWebgpuBench there.
+ * WebGPU (tools/chromium.js's WEBGPU_FLAGS), opens
+ * test/browser/harness.html?backend=webgpu (tf.min.js, the webgpu backend,
+ * the plugin, tools/stats.js), adds bench/shapes.js, bench/gpu_timing.js and
+ * this file, and runs tfbniWebgpuBench there.
  * options: {repeats = 7, rows = BENCH_SHAPES, onProgress?: (message) => void}
  */
 async function runWebgpuBench(options) {
@@ -122,7 +122,7 @@ async function runWebgpuBench(options) {
   const opts = Object.assign({repeats: 7, onProgress: null}, options);
   // WebGPU needs a page served over http://127.0.0.1 (a secure context).
   return runInBenchPage({
-    pathname: '/test/browser/harness_webgpu.html', bundle: 'tfjs-batchnorm-inference.js',
+    pathname: '/test/browser/harness.html?backend=webgpu', bundle: 'tfjs-batchnorm-inference.js',
     scripts: ['/bench/shapes.js', '/bench/gpu_timing.js', '/bench/webgpu.js'],
     extraFlags: WEBGPU_FLAGS, onProgress: opts.onProgress,
   }, async ({repeats, rows, progress}) => {

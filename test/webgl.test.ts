@@ -1,7 +1,7 @@
 /**
  * The webgl kernel in real headless Chromium (WebGL on SwiftShader here),
  * loaded as a user loads it: tf.min.js, then dist/tfjs-batchnorm-inference.min.js
- * (test/browser/harness.html, driven through test/browser/harness.js). The
+ * (test/browser/harness.html, driven through test/browser/harness_webgl.js). The
  * SAME case data as the cpu suite (test/cases/batch_norm_inference.json) is
  * materialized here in Node, sent to the page, and the results are compared
  * here with the float64 reference (test/helpers/reference.ts).

@@ -2,9 +2,9 @@
  * The webgpu kernel in real headless Chromium (WebGPU on Dawn + SwiftShader
  * Vulkan here: no GPU needed), loaded as a user loads it: tf.min.js, the
  * webgpu backend's tf-backend-webgpu.min.js, then dist/tfjs-batchnorm-inference.js
- * (test/browser/harness_webgpu.html, driven through harness_webgpu.js). The
- * SAME case data as every backend (test/cases/batch_norm_inference.json) is
- * materialized in Node, sent to the page, and the results are compared here
+ * (test/browser/harness.html?backend=webgpu, driven through harness_webgpu.js).
+ * The SAME case data as every backend (test/cases/batch_norm_inference.json)
+ * is materialized in Node, sent to the page, and the results are compared here
  * with the float64 reference (test/helpers/reference.ts).
  *
  * Checks: the backend really is webgpu (the adapter is printed); every case,
@@ -45,7 +45,7 @@ import {BatchNormCase, loadCases, prng} from './helpers/cases';
 import {BrowserSession, describeInBrowser, SKIP_ENV, startBrowser, WEBGPU_FLAGS} from './helpers/browser';
 import {BatchNormData, compareWithReference, Mismatch, referenceBatchNorm, termMagnitude, tolerance, ulp32} from './helpers/reference';
 
-const HARNESS = '/test/browser/harness_webgpu.html';
+const HARNESS = '/test/browser/harness.html?backend=webgpu';
 
 const PROFILE = 'webgl-f32';
 const ROOT = path.resolve(__dirname, '..');
