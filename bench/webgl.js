@@ -5,8 +5,9 @@
  *
  *   npm run build && node bench/webgl.js [--json] [--reps N] [--stats tensors,arrays,gpu]
  *
- * Shapes: bench/shapes.js (the one list); median/minimum: tools/stats.js. Both
- * are UMD files, loaded into the bench page as plain scripts.
+ * Shapes: bench/shapes.js (the one list); median/minimum: tools/stats.js; the
+ * timing itself: bench/gpu_timing.js. All are UMD files, loaded into the bench
+ * page as plain scripts.
  *
  * Statistics, for both ops (--stats picks; default tensors,arrays):
  *   tensors  tensors created once with their values on the CPU (a layer's
@@ -19,18 +20,16 @@
  *            training): ours folds them on the GPU once (a second, tiny
  *            program on the first call only).
  *
- * How it measures (the GPU runs asynchronously, and gl.finish() does not wait
- * on SwiftShader): a chain of N >= 20 dependent ops (each op's output is the
- * next op's input) is enqueued and then read back once with `await data()`;
- * the readback of a tensor of that size is timed on its own and subtracted,
- * and the rest divided by N is the time per op. Each contender is warmed up
+ * How it measures (bench/gpu_timing.js): chains of N >= 20 dependent ops, read
+ * back once, the readback timed alone and subtracted; each contender warmed up
  * (shader compilation, texture allocation, the params cache) and then sampled
- * round-robin; times are medians (user-visible) and minimums (warm) over the
+ * round-robin. Times are medians (user-visible) and minimums (warm) over the
  * repetitions (twice as many for small tensors), and the ratios are medians of
  * the per-repetition ratios (robust to load that changes during the run).
  *
  * This file is also loadable in a page (after tf.min.js, the plugin,
- * bench/shapes.js and tools/stats.js): it then defines window.tfbniWebglBench.
+ * bench/shapes.js, tools/stats.js and bench/gpu_timing.js): it then defines
+ * window.tfbniWebglBench.
  */
 'use strict';
 
@@ -38,8 +37,8 @@ const STATISTICS = ['tensors', 'arrays', 'gpu'];
 
 /**
  * The in-page measurement, run as window.tfbniWebglBench: uses the page's
- * globals `tf` (webgl backend active), `tfbni`, TFBNI_BENCH_SHAPES and
- * tfbniStats.
+ * globals `tf` (webgl backend active), `tfbni`, TFBNI_BENCH_SHAPES,
+ * tfbniStats and tfbniGpuTiming.
  *
  * options: {rows = TFBNI_BENCH_SHAPES, statistics = ['tensors', 'arrays'],
  *           repeats = 7, minChain = 20, epsilon = 1e-3, onProgress?}
@@ -49,53 +48,10 @@ const STATISTICS = ['tensors', 'arrays', 'gpu'];
  * oursOverIdentity (medians of per-repetition ratios), batchNormShape}]}.
  */
 async function tfbniWebglBench(options) {
-  const opts = options || {};
-  const rows = opts.rows || globalThis.TFBNI_BENCH_SHAPES;
-  const statistics = opts.statistics || ['tensors', 'arrays'];
-  const repeats = opts.repeats || 7;
-  const minChain = Math.max(20, opts.minChain || 20);
-  const epsilon = opts.epsilon || 1e-3;
-  const progress = opts.onProgress || (() => {});
-  const {median, minimum, medianRatio} = globalThis.tfbniStats;
-  if (tf.getBackend() !== 'webgl') throw new Error(`backend is ${tf.getBackend()}, not webgl`);
-  const now = () => performance.now();
-
-  /** Waits until t's program has run, without downloading t. */
-  async function settle(t) {
-    const probe = tf.tidy(() => tf.slice(tf.reshape(t, [-1]), [0], [1]));
-    await probe.data();
-    probe.dispose();
-  }
-
-  /** Median time of `await y.data()` for a freshly computed, settled y. */
-  async function readbackMs(x, times) {
-    const samples = [];
-    for (let i = 0; i < times; i++) {
-      const y = tf.add(x, 0);
-      await settle(y);
-      const start = now();
-      await y.data();
-      samples.push(now() - start);
-      y.dispose();
-    }
-    return median(samples);
-  }
-
-  /** Wall time of n dependent ops on x followed by one readback. */
-  async function chainMs(op, x, n) {
-    await settle(x);
-    const start = now();
-    let y = x;
-    for (let i = 0; i < n; i++) {
-      const next = op(y);
-      if (y !== x) y.dispose();
-      y = next;
-    }
-    await y.data();
-    const ms = now() - start;
-    y.dispose();
-    return ms;
-  }
+  const {benchOptions, shapePlan, timeContenders, mediansAndMinimums} = globalThis.tfbniGpuTiming;
+  const {rows, repeats, minChain, epsilon, progress} = benchOptions(options, 'webgl');
+  const statistics = (options && options.statistics) || ['tensors', 'arrays'];
+  const {medianRatio} = globalThis.tfbniStats;
 
   /** The four statistics as `kind` asks (see the file comment). */
   function makeStatistics(kind, channels) {
@@ -120,22 +76,8 @@ async function tfbniWebglBench(options) {
 
   for (const kind of statistics) {
     for (const {shape, axis} of rows) {
-      const rank = shape.length;
-      const ax = axis < 0 ? axis + rank : axis;
-      const channels = shape[ax];
-      const size = shape.reduce((a, b) => a * b, 1);
-      // tf.batchNorm normalizes along the last axis only: for other axes it is
-      // timed on the same elements in channels-last layout.
-      const lastShape = [...shape.slice(0, ax), ...shape.slice(ax + 1), channels];
-      // Long enough chains for small tensors, >= minChain for large ones; small
-      // tensors (cheap to time, noisier) also get twice the repetitions.
-      const chain = Math.min(400, Math.max(minChain, Math.ceil(8e6 / size)));
-      const reps = size <= 1e5 ? 2 * repeats : repeats;
-      // x on the GPU already (the output of a GPU op).
-      const [x, xLast] = tf.tidy(() => [
-        tf.add(tf.randomNormal(shape, 0, 1, 'float32', 1), 0),
-        tf.add(tf.randomNormal(lastShape, 0, 1, 'float32', 1), 0),
-      ]);
+      const {channels, size, chain, reps, x, xLast, batchNormShape} =
+          shapePlan(shape, axis, repeats, minChain);
       const stats = makeStatistics(kind, channels);
       const [gamma, beta, mean, variance] = stats.values;
       const contenders = {
@@ -143,26 +85,12 @@ async function tfbniWebglBench(options) {
         batchNorm: {op: (t) => tf.batchNorm(t, mean, variance, beta, gamma, epsilon), x: xLast},
         identity: {op: (t) => tf.add(t, 0), x},
       };
-      progress(`${kind} [${shape}] axis ${axis}: warm-up`);
-      for (const c of Object.values(contenders)) await chainMs(c.op, c.x, 2);
-      const readback = await readbackMs(x, 5);
-      const readbackLast = await readbackMs(xLast, 5);
-      const perOp = {ours: [], batchNorm: [], identity: []};
-      for (let r = 0; r < reps; r++) {
-        progress(`${kind} [${shape}] axis ${axis}: repetition ${r + 1}/${reps}`);
-        for (const [name, c] of Object.entries(contenders)) {
-          const ms = await chainMs(c.op, c.x, chain);
-          perOp[name].push((ms - (c.x === x ? readback : readbackLast)) / chain);
-        }
-      }
+      const {perOp, readbackMs} = await timeContenders(
+          contenders, {reps, chain, label: `${kind} [${shape}] axis ${axis}`, progress});
       tf.dispose([x, xLast, ...stats.dispose]);
       result.rows.push({
-        statistics: kind, shape, axis, size, chain, repeats: reps, readbackMs: readback,
-        batchNormShape: ax === rank - 1 ? shape : lastShape,
-        ours: median(perOp.ours), batchNorm: median(perOp.batchNorm),
-        identity: median(perOp.identity),
-        oursMin: minimum(perOp.ours), batchNormMin: minimum(perOp.batchNorm),
-        identityMin: minimum(perOp.identity),
+        statistics: kind, shape, axis, size, chain, repeats: reps, readbackMs: readbackMs.get(x),
+        batchNormShape, ...mediansAndMinimums(perOp),
         batchNormOverOurs: medianRatio(perOp.batchNorm, perOp.ours),
         oursOverIdentity: medianRatio(perOp.ours, perOp.identity),
         samples: perOp,
@@ -174,6 +102,7 @@ async function tfbniWebglBench(options) {
 
 /** The table printed by `node bench/webgl.js`. */
 function formatTable(result) {
+  const {markdownTable} = typeof require === 'function' ? require('./gpu_timing.js') : globalThis.tfbniGpuTiming;
   const software = /swiftshader|llvmpipe|software/i.test(result.renderer);
   const lines = [];
   lines.push(`WebGL ${result.webglVersion} renderer: ${result.renderer}` +
@@ -194,11 +123,7 @@ function formatTable(result) {
             ms(r.identity, r.identityMin), ns(r.identity),
             r.batchNormOverOurs.toFixed(2) + 'x', r.oursOverIdentity.toFixed(2) + 'x'];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const fmt = (cells) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
-  lines.push(fmt(header));
-  lines.push('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
-  for (const b of body) lines.push(fmt(b));
+  lines.push(...markdownTable(header, body));
   lines.push('');
   lines.push('(a) tf.batchNorm normalizes along the last axis only (its cpu kernel indexes the ' +
              'statistics as mean[i % C], so it is wrong for a non-last channel axis); for axis-1 ' +
@@ -210,65 +135,30 @@ function formatTable(result) {
   return lines.join('\n');
 }
 
-// Headless Chromium flags: the same as test/helpers/browser.ts.
-const CHROMIUM_FLAGS = [
-  '--headless=new', '--no-sandbox', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
-  '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist',
-];
-
 /**
- * Node side: serves the package root, launches the system's Chromium, loads
- * tf.min.js and the plugin bundle into a page and runs tfbniWebglBench there.
+ * Node side: serves the package root, launches the system's Chromium, opens
+ * test/browser/harness.html (tf.min.js, the plugin's min bundle,
+ * tools/stats.js), adds bench/shapes.js, bench/gpu_timing.js and this file,
+ * and runs tfbniWebglBench there.
+ * options: {repeats = 7, rows = BENCH_SHAPES, statistics = ['tensors', 'arrays'],
+ *           flags = {} (tfjs flags set before the webgl backend starts), onProgress?}
  */
 async function runWebglBench(options) {
-  const fs = require('fs');
-  const path = require('path');
-  const {chromium} = require('playwright-core');
-  const {startServer} = require('../tools/static_server.js');
+  const {runInBenchPage} = require('./gpu_timing.js');
   const {BENCH_SHAPES} = require('./shapes.js');
   const opts = Object.assign(
       {repeats: 7, onProgress: null, flags: {}, statistics: ['tensors', 'arrays']}, options);
-  const root = path.resolve(__dirname, '..');
-  const bundle = path.join(root, 'dist', 'tfjs-batchnorm-inference.min.js');
-  if (!fs.existsSync(bundle)) {
-    throw new Error(`${bundle} is missing: run 'npm run build' first.`);
-  }
-  const executablePath = process.env.CHROME_PATH || '/usr/bin/chromium';
-  if (!fs.existsSync(executablePath)) {
-    throw new Error(`No Chromium at ${executablePath}: install Debian's chromium ` +
-                    `(apt-get install chromium) or set CHROME_PATH.`);
-  }
-  const server = await startServer();
-  let browser;
-  try {
-    browser = await chromium.launch({executablePath, args: CHROMIUM_FLAGS, headless: true});
-    const page = await browser.newPage();
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    if (opts.onProgress) {
-      await page.exposeFunction('tfbniBenchProgress', (m) => opts.onProgress(m));
-    }
-    // Any http page of the server's origin will do as a blank page to load scripts into.
-    await page.goto(`${server.url}/bench/webgl.js`);
-    await page.setContent('<!doctype html><title>tfjs-batchnorm-inference webgl bench</title>');
-    for (const src of ['/node_modules/@tensorflow/tfjs/dist/tf.min.js',
-                       '/dist/tfjs-batchnorm-inference.min.js', '/bench/shapes.js',
-                       '/tools/stats.js', '/bench/webgl.js']) {
-      await page.addScriptTag({url: server.url + src});
-    }
-    if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
-    return await page.evaluate(async ({flags, repeats, rows, statistics, progress}) => {
-      for (const [k, v] of Object.entries(flags)) tf.env().set(k, v);
-      if (!(await tf.setBackend('webgl'))) throw new Error('the webgl backend did not initialize');
-      const onProgress = progress ? (m) => window.tfbniBenchProgress(m) : undefined;
-      return window.tfbniWebglBench({repeats, rows, statistics, onProgress});
-    }, {flags: opts.flags, repeats: opts.repeats, rows: opts.rows || BENCH_SHAPES,
-        statistics: opts.statistics, progress: opts.onProgress != null});
-  } finally {
-    if (browser) await browser.close();
-    await server.close();
-  }
+  return runInBenchPage({
+    pathname: '/test/browser/harness.html', bundle: 'tfjs-batchnorm-inference.min.js',
+    scripts: ['/bench/shapes.js', '/bench/gpu_timing.js', '/bench/webgl.js'],
+    onProgress: opts.onProgress,
+  }, async ({flags, repeats, rows, statistics, progress}) => {
+    for (const [k, v] of Object.entries(flags)) tf.env().set(k, v);
+    if (!(await tf.setBackend('webgl'))) throw new Error('the webgl backend did not initialize');
+    const onProgress = progress ? (m) => window.tfbniBenchProgress(m) : undefined;
+    return window.tfbniWebglBench({repeats, rows, statistics, onProgress});
+  }, {flags: opts.flags, repeats: opts.repeats, rows: opts.rows || BENCH_SHAPES,
+      statistics: opts.statistics});
 }
 
 if (typeof window !== 'undefined') {

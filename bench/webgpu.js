@@ -6,103 +6,36 @@
  *
  *   npm run build && node bench/webgpu.js [--json] [--reps N]
  *
- * How it measures (the GPU runs asynchronously): a chain of N >= 20
- * dependent ops (each op's output is the next op's input) is enqueued and
- * read back once with `await data()`; the readback of a tensor of that size
- * is timed on its own and subtracted, and the rest divided by N is the time
- * per op, output allocation included. Contenders are warmed up (pipeline
- * compilation, buffer pools) and then sampled round-robin, the order rotating
- * every repetition. Per contender the
- * table gives the median over repetitions (what a user sees) and the minimum
- * (warm); ratios are medians of per-repetition ratios (tools/stats.js), robust
- * to load that changes during the run. Shapes: bench/shapes.js.
+ * How it measures (bench/gpu_timing.js): chains of N >= 20 dependent ops, read
+ * back once, the readback timed alone and subtracted; contenders warmed up
+ * (pipeline compilation, buffer pools) and then sampled round-robin, the
+ * order rotating every repetition. Per contender the table gives the median
+ * over repetitions (what a user sees) and the minimum (warm); ratios are
+ * medians of per-repetition ratios (tools/stats.js), robust to load that
+ * changes during the run. Shapes: bench/shapes.js.
  *
  * In a page (after tf.min.js, tf-backend-webgpu.min.js, the plugin,
- * tools/stats.js and bench/shapes.js) this file defines
+ * tools/stats.js, bench/shapes.js and bench/gpu_timing.js) this file defines
  * window.tfbniWebgpuBench, the in-page measurement used below.
  */
 'use strict';
 
 /**
  * The in-page measurement: uses the page's globals `tf` (webgpu backend
- * active), `tfbni`, `tfbniStats` and TFBNI_BENCH_SHAPES.
+ * active), `tfbni`, `tfbniStats`, `tfbniGpuTiming` and TFBNI_BENCH_SHAPES.
  * options: {rows = TFBNI_BENCH_SHAPES, repeats = 7, minChain = 20,
  *           epsilon = 1e-3, onProgress?: (message) => void}
  */
 async function tfbniWebgpuBench(options) {
-  const opts = options || {};
-  const rows = opts.rows || globalThis.TFBNI_BENCH_SHAPES;
-  const repeats = opts.repeats || 7;
-  const minChain = Math.max(20, opts.minChain || 20);
-  const epsilon = opts.epsilon || 1e-3;
-  const progress = opts.onProgress || (() => {});
-  const {median, minimum, medianRatio} = globalThis.tfbniStats;
-  if (tf.getBackend() !== 'webgpu') throw new Error(`backend is ${tf.getBackend()}, not webgpu`);
-  const now = () => performance.now();
-
-  /** Waits until t's producers have run, without downloading t. */
-  async function settle(t) {
-    const probe = tf.tidy(() => tf.slice(tf.reshape(t, [-1]), [0], [1]));
-    await probe.data();
-    probe.dispose();
-  }
-
-  /** Median time of `await y.data()` for a freshly computed, settled y. */
-  async function readbackMs(x, times) {
-    const samples = [];
-    for (let i = 0; i < times; i++) {
-      const y = tf.add(x, 0);
-      await settle(y);
-      const start = now();
-      await y.data();
-      samples.push(now() - start);
-      y.dispose();
-    }
-    return median(samples);
-  }
-
-  /** Wall time of n dependent ops on x followed by one readback (tfjs flags set meanwhile). */
-  async function chainMs(op, x, n, flags) {
-    const saved = Object.fromEntries(Object.keys(flags || {}).map((k) => [k, tf.env().get(k)]));
-    for (const [k, v] of Object.entries(flags || {})) tf.env().set(k, v);
-    try {
-      return await chainMsNow(op, x, n);
-    } finally {
-      for (const [k, v] of Object.entries(saved)) tf.env().set(k, v);
-    }
-  }
-
-  async function chainMsNow(op, x, n) {
-    await settle(x);
-    const start = now();
-    let y = x;
-    for (let i = 0; i < n; i++) {
-      const next = op(y);
-      if (y !== x) y.dispose();
-      y = next;
-    }
-    await y.data();
-    const ms = now() - start;
-    y.dispose();
-    return ms;
-  }
+  const {benchOptions, shapePlan, timeContenders, mediansAndMinimums} = globalThis.tfbniGpuTiming;
+  const {rows, repeats, minChain, epsilon, progress} = benchOptions(options, 'webgpu');
+  const {medianRatio} = globalThis.tfbniStats;
 
   const result = {adapter: tf.backend().adapterInfo || null, tfjs: tf.version.tfjs, repeats,
                   rows: []};
   for (const {shape, axis} of rows) {
-    const rank = shape.length;
-    const ax = axis < 0 ? axis + rank : axis;
-    const channels = shape[ax];
-    const size = shape.reduce((a, b) => a * b, 1);
-    // tf.batchNorm normalizes along the last axis only: for other axes it is
-    // timed on the same elements in channels-last layout.
-    const lastShape = [...shape.slice(0, ax), ...shape.slice(ax + 1), channels];
-    const chain = Math.min(400, Math.max(minChain, Math.ceil(8e6 / size)));
-    const reps = size <= 1e5 ? 2 * repeats : repeats;
-    const [x, xLast] = tf.tidy(() => [
-      tf.add(tf.randomNormal(shape, 0, 1, 'float32', 1), 0),
-      tf.add(tf.randomNormal(lastShape, 0, 1, 'float32', 1), 0),
-    ]);
+    const {channels, size, chain, reps, x, xLast, batchNormShape} =
+        shapePlan(shape, axis, repeats, minChain);
     const gamma = tf.randomUniform([channels], 0.5, 1.5, 'float32', 2);
     const beta = tf.randomUniform([channels], -0.5, 0.5, 'float32', 3);
     const mean = tf.randomUniform([channels], -0.2, 0.2, 'float32', 4);
@@ -122,42 +55,24 @@ async function tfbniWebgpuBench(options) {
       batchNorm: {op: (t) => tf.batchNorm(t, mean, variance, beta, gamma, epsilon), x: xLast},
       identity: {op: (t) => tf.add(t, 0), x},
     };
-    progress(`[${shape}] axis ${axis}: warm-up`);
-    for (const c of Object.values(contenders)) await chainMs(c.op, c.x, 2, c.flags);
-    const readback = await readbackMs(x, 5);
-    const readbackLast = await readbackMs(xLast, 5);
-    const perOp = {ours: [], oursFold: [], oursScalar: [], batchNorm: [], identity: []};
-    const names = Object.keys(contenders);
-    for (let r = 0; r < reps; r++) {
-      progress(`[${shape}] axis ${axis}: repetition ${r + 1}/${reps}`);
-      // The order rotates every repetition: whichever runs first after the
-      // previous repetition (buffer pool refills, the other layout's x) pays
-      // more, and rotating spreads that over all contenders.
-      for (let k = 0; k < names.length; k++) {
-        const name = names[(k + r) % names.length];
-        const c = contenders[name];
-        const ms = await chainMs(c.op, c.x, chain, c.flags);
-        perOp[name].push((ms - (c.x === x ? readback : readbackLast)) / chain);
-      }
-    }
+    // The order rotates every repetition (see timeContenders).
+    const {perOp, readbackMs} = await timeContenders(
+        contenders, {reps, chain, rotate: true, label: `[${shape}] axis ${axis}`, progress});
     tf.dispose([x, xLast, gamma, beta, mean, variance]);
-    const row = {shape, axis, size, chain, repeats: reps, readbackMs: readback,
-                 batchNormShape: ax === rank - 1 ? shape : lastShape, samples: perOp,
-                 batchNormOverOurs: medianRatio(perOp.batchNorm, perOp.ours),
-                 foldOverOurs: medianRatio(perOp.oursFold, perOp.ours),
-                 scalarOverOurs: medianRatio(perOp.oursScalar, perOp.ours),
-                 oursOverIdentity: medianRatio(perOp.ours, perOp.identity)};
-    for (const name of Object.keys(perOp)) {
-      row[name] = median(perOp[name]);
-      row[`${name}Min`] = minimum(perOp[name]);
-    }
-    result.rows.push(row);
+    result.rows.push({shape, axis, size, chain, repeats: reps, readbackMs: readbackMs.get(x),
+                      batchNormShape, samples: perOp,
+                      batchNormOverOurs: medianRatio(perOp.batchNorm, perOp.ours),
+                      foldOverOurs: medianRatio(perOp.oursFold, perOp.ours),
+                      scalarOverOurs: medianRatio(perOp.oursScalar, perOp.ours),
+                      oursOverIdentity: medianRatio(perOp.ours, perOp.identity),
+                      ...mediansAndMinimums(perOp)});
   }
   return result;
 }
 
 /** The table printed by `node bench/webgpu.js` (and bench/run.js). */
 function formatWebgpuTable(result) {
+  const {markdownTable} = typeof require === 'function' ? require('./gpu_timing.js') : globalThis.tfbniGpuTiming;
   const a = result.adapter || {};
   const adapter = [a.vendor, a.architecture, a.description].filter(Boolean).join(' ') || 'unknown';
   const software = /swiftshader/i.test(adapter);
@@ -180,11 +95,7 @@ function formatWebgpuTable(result) {
             r.foldOverOurs.toFixed(2) + 'x', r.scalarOverOurs.toFixed(2) + 'x',
             r.oursOverIdentity.toFixed(2) + 'x'];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const fmt = (cells) => '| ' + cells.map((c, i) => c.padEnd(widths[i])).join(' | ') + ' |';
-  lines.push(fmt(header));
-  lines.push('|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|');
-  for (const b of body) lines.push(fmt(b));
+  lines.push(...markdownTable(header, body));
   lines.push('');
   lines.push('(a) tf.batchNorm normalizes along the last axis only; for non-last axes it is ' +
              'timed on the same number of elements in channels-last layout.');
@@ -196,62 +107,32 @@ function formatWebgpuTable(result) {
   return lines.join('\n');
 }
 
-// Headless Chromium flags: test/helpers/browser.ts's CHROMIUM_FLAGS plus its WEBGPU_FLAGS.
-const CHROMIUM_FLAGS = [
-  '--headless=new', '--no-sandbox', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
-  '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist',
-  '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader',
-];
-
 /**
  * Node side: serves the package root, launches the system's Chromium with
- * WebGPU, opens test/browser/harness_webgpu.html (tf.min.js, the webgpu
- * backend, the plugin) and runs tfbniWebgpuBench there.
+ * WebGPU (tools/chromium.js's WEBGPU_FLAGS), opens
+ * test/browser/harness.html?backend=webgpu (tf.min.js, the webgpu backend,
+ * the plugin, tools/stats.js), adds bench/shapes.js, bench/gpu_timing.js and
+ * this file, and runs tfbniWebgpuBench there.
  * options: {repeats = 7, rows = BENCH_SHAPES, onProgress?: (message) => void}
  */
 async function runWebgpuBench(options) {
-  const fs = require('fs');
-  const path = require('path');
-  const {chromium} = require('playwright-core');
-  const {startServer} = require('../tools/static_server.js');
+  const {runInBenchPage} = require('./gpu_timing.js');
+  const {WEBGPU_FLAGS} = require('../tools/chromium.js');
   const {BENCH_SHAPES} = require('./shapes.js');
   const opts = Object.assign({repeats: 7, onProgress: null}, options);
-  const bundle = path.join(__dirname, '..', 'dist', 'tfjs-batchnorm-inference.js');
-  if (!fs.existsSync(bundle)) throw new Error(`${bundle} is missing: run 'npm run build' first.`);
-  const executablePath = process.env.CHROME_PATH || '/usr/bin/chromium';
-  if (!fs.existsSync(executablePath)) {
-    throw new Error(`No Chromium at ${executablePath}: install Debian's chromium ` +
-                    `(apt-get install chromium) or set CHROME_PATH.`);
-  }
-  const server = await startServer();
-  let browser;
-  try {
-    browser = await chromium.launch({executablePath, args: CHROMIUM_FLAGS, headless: true});
-    const page = await browser.newPage();
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    if (opts.onProgress) {
-      await page.exposeFunction('tfbniBenchProgress', (m) => opts.onProgress(m));
+  // WebGPU needs a page served over http://127.0.0.1 (a secure context).
+  return runInBenchPage({
+    pathname: '/test/browser/harness.html?backend=webgpu', bundle: 'tfjs-batchnorm-inference.js',
+    scripts: ['/bench/shapes.js', '/bench/gpu_timing.js', '/bench/webgpu.js'],
+    extraFlags: WEBGPU_FLAGS, onProgress: opts.onProgress,
+  }, async ({repeats, rows, progress}) => {
+    if (!(await tf.setBackend('webgpu'))) {
+      throw new Error('the webgpu backend did not initialize (is WebGPU available? see ' +
+                      'WEBGPU_FLAGS in test/helpers/browser.ts)');
     }
-    // WebGPU needs a page served over http://127.0.0.1 (a secure context).
-    await page.goto(`${server.url}/test/browser/harness_webgpu.html`);
-    for (const src of ['/bench/shapes.js', '/bench/webgpu.js']) {
-      await page.addScriptTag({url: server.url + src});
-    }
-    if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
-    return await page.evaluate(async ({repeats, rows, progress}) => {
-      if (!(await tf.setBackend('webgpu'))) {
-        throw new Error('the webgpu backend did not initialize (is WebGPU available? see ' +
-                        'WEBGPU_FLAGS in test/helpers/browser.ts)');
-      }
-      const onProgress = progress ? (m) => window.tfbniBenchProgress(m) : undefined;
-      return window.tfbniWebgpuBench({repeats, rows, onProgress});
-    }, {repeats: opts.repeats, rows: opts.rows || BENCH_SHAPES, progress: opts.onProgress != null});
-  } finally {
-    if (browser) await browser.close();
-    await server.close();
-  }
+    const onProgress = progress ? (m) => window.tfbniBenchProgress(m) : undefined;
+    return window.tfbniWebgpuBench({repeats, rows, onProgress});
+  }, {repeats: opts.repeats, rows: opts.rows || BENCH_SHAPES});
 }
 
 if (typeof window !== 'undefined') {

@@ -1,7 +1,7 @@
 /**
  * The webgl kernel in real headless Chromium (WebGL on SwiftShader here),
  * loaded as a user loads it: tf.min.js, then dist/tfjs-batchnorm-inference.min.js
- * (test/browser/harness.html, driven through test/browser/harness.js). The
+ * (test/browser/harness.html, driven through test/browser/harness_webgl.js). The
  * SAME case data as the cpu suite (test/cases/batch_norm_inference.json) is
  * materialized here in Node, sent to the page, and the results are compared
  * here with the float64 reference (test/helpers/reference.ts).
@@ -33,10 +33,11 @@
  */
 import type {Page} from 'playwright-core';
 
-import {BatchNormCase, CaseSpec, fitsHalfFloat, loadCases, materialize, prng} from './helpers/cases';
+import {BatchNormCase, CaseSpec, fitsHalfFloat, loadCases, materialize} from './helpers/cases';
 import {BrowserSession, describeInBrowser, startBrowser} from './helpers/browser';
 import {fuzzCases} from './helpers/fuzz';
 import {BatchNormData, channelOf, compareWithReference, Mismatch, referenceBatchNorm, roundToHalf, termMagnitude, tolerance, ToleranceProfile, webglOutOfDomain} from './helpers/reference';
+import {checkLeaks, checkResults, expectNoFailures, formatMismatches, Memory, RunResult, toPage, worstMismatches} from './helpers/run_case';
 
 const HARNESS = '/test/browser/harness.html';
 
@@ -190,115 +191,6 @@ const FUZZ_SEED = 9;
  */
 const CASES_TIMEOUT_MS = 600000;
 const FUZZ_CASES = Number(process.env.TFBNI_WEBGL_FUZZ ?? 150);
-
-interface PageCase {
-  name: string; shape: number[]; axisArg?: number; epsilon: number;
-  x: number[]; gamma: number[]; beta: number[]; mean: number[]; variance: number[];
-  w?: number[];
-}
-
-function toPage(c: BatchNormCase, withWeights = false): PageCase {
-  const out: PageCase = {
-    name: c.name, shape: c.shape, epsilon: c.epsilon,
-    x: Array.from(c.x), gamma: Array.from(c.gamma), beta: Array.from(c.beta),
-    mean: Array.from(c.mean), variance: Array.from(c.variance),
-  };
-  if (c.axisArg !== undefined) out.axisArg = c.axisArg;
-  if (withWeights) {
-    const random = prng(c.x.length + 17);
-    out.w = Array.from({length: c.x.length}, () => 2 * random() - 1);
-  }
-  return out;
-}
-
-interface Memory {numTensors: number; numBytesInGPU: number}
-interface RunResult {
-  name: string; values?: number[]; dtype?: string; shape?: number[]; error?: string;
-  statsStayed?: boolean; before: Memory; after: Memory;
-}
-
-function formatMismatches(bad: Mismatch[]): string {
-  return bad.map((m) => m.index < 0 ?
-      `    length ${m.actual}, expected ${m.expected}` :
-      `    [${m.index}] got ${m.actual}, expected ${m.expected} ` +
-      `(allowed +-${m.allowed.toPrecision(3)}, off by ` +
-      `${Math.abs(m.actual - m.expected).toPrecision(3)})`).join('\n');
-}
-
-/**
- * Pass/fail is compareWithReference's; this only picks what to print: the
- * `count` elements furthest outside their tolerance (special values that
- * differ first), where compareWithReference lists the first ten.
- */
-function worstMismatches(
-    actual: ArrayLike<number>, d: BatchNormData, profile: ToleranceProfile,
-    expected: ArrayLike<number> = referenceBatchNorm(d), count = 6): Mismatch[] {
-  if (actual.length !== expected.length) return compareWithReference(actual, d, profile, expected);
-  const magnitude = termMagnitude(d);
-  const scored: Array<Mismatch&{score: number}> = [];
-  for (let i = 0; i < expected.length; i++) {
-    const a = actual[i];
-    const e = expected[i];
-    if (Number.isNaN(e) || !Number.isFinite(Math.fround(e)) || !Number.isFinite(magnitude[i])) {
-      const want = Number.isNaN(e) ? NaN : Math.fround(e);
-      if (!(a === want || (Number.isNaN(a) && Number.isNaN(want)))) {
-        scored.push({index: i, actual: a, expected: want, allowed: 0, score: Infinity});
-      }
-      continue;
-    }
-    const allowed = tolerance(profile, e, magnitude[i]);
-    const off = Math.abs(a - e);
-    if (!(off <= allowed)) {
-      const score = Number.isNaN(off) ? Infinity : off / allowed;
-      scored.push({index: i, actual: a, expected: e, allowed, score});
-    }
-  }
-  return scored.sort((p, q) => q.score - p.score).slice(0, count)
-      .map(({index, actual: a, expected: e, allowed}) => ({index, actual: a, expected: e, allowed}));
-}
-
-/** Checks the page's results case by case; returns readable failures. */
-function checkResults(
-    cases: BatchNormCase[], results: RunResult[], profile: ToleranceProfile): string[] {
-  const failures: string[] = [];
-  results.forEach((r, i) => {
-    const c = cases[i];
-    if (r.error) {
-      failures.push(`${c.name}: threw ${r.error}`);
-      return;
-    }
-    if (r.dtype !== 'float32' || JSON.stringify(r.shape) !== JSON.stringify(c.shape)) {
-      failures.push(`${c.name}: got dtype ${r.dtype} shape [${r.shape}], ` +
-                    `expected float32 [${c.shape}]`);
-    }
-    if (compareWithReference(r.values!, c, profile).length > 0) {
-      failures.push(`${c.name}: worst mismatches against the float64 reference ` +
-                    `(profile ${profile}):\n` +
-                    formatMismatches(worstMismatches(r.values!, c, profile)));
-    }
-    if (c.expected && compareWithReference(r.values!, c, profile, c.expected).length > 0) {
-      failures.push(`${c.name}: worst mismatches against the hand-computed values:\n` +
-                    formatMismatches(worstMismatches(r.values!, c, profile, c.expected)));
-    }
-    if (r.statsStayed === false) {
-      failures.push(`${c.name}: the kernel moved the statistics between CPU and GPU`);
-    }
-  });
-  return failures;
-}
-
-function checkLeaks(results: RunResult[]): string[] {
-  return results.filter((r) => r.before.numTensors !== r.after.numTensors ||
-                               r.before.numBytesInGPU !== r.after.numBytesInGPU)
-      .map((r) => `${r.name}: tf.memory() before ${JSON.stringify(r.before)}, after ` +
-                  `${JSON.stringify(r.after)}`);
-}
-
-function expectNoFailures(what: string, failures: string[]) {
-  if (failures.length > 0) {
-    throw new Error(`${failures.length} failure(s) ${what}:\n${failures.join('\n')}`);
-  }
-}
 
 describeInBrowser('BatchNormInference webgl kernel in headless Chromium', () => {
   let session: BrowserSession;

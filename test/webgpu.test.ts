@@ -2,9 +2,9 @@
  * The webgpu kernel in real headless Chromium (WebGPU on Dawn + SwiftShader
  * Vulkan here: no GPU needed), loaded as a user loads it: tf.min.js, the
  * webgpu backend's tf-backend-webgpu.min.js, then dist/tfjs-batchnorm-inference.js
- * (test/browser/harness_webgpu.html, driven through harness_webgpu.js). The
- * SAME case data as every backend (test/cases/batch_norm_inference.json) is
- * materialized in Node, sent to the page, and the results are compared here
+ * (test/browser/harness.html?backend=webgpu, driven through harness_webgpu.js).
+ * The SAME case data as every backend (test/cases/batch_norm_inference.json)
+ * is materialized in Node, sent to the page, and the results are compared here
  * with the float64 reference (test/helpers/reference.ts).
  *
  * Checks: the backend really is webgpu (the adapter is printed); every case,
@@ -41,11 +41,12 @@ import * as path from 'path';
 import type {Page} from 'playwright-core';
 
 import {WEBGPU_VEC4_FLAG} from '../kernels/webgpu/BatchNormInference';
-import {BatchNormCase, loadCases, prng} from './helpers/cases';
+import {loadCases, prng} from './helpers/cases';
 import {BrowserSession, describeInBrowser, SKIP_ENV, startBrowser, WEBGPU_FLAGS} from './helpers/browser';
-import {BatchNormData, compareWithReference, Mismatch, referenceBatchNorm, termMagnitude, tolerance, ulp32} from './helpers/reference';
+import {BatchNormData, compareWithReference, referenceBatchNorm, termMagnitude, tolerance, ulp32} from './helpers/reference';
+import {checkLeaks, checkResults, expectNoFailures, formatMismatches, Memory, RunResult, toPage} from './helpers/run_case';
 
-const HARNESS = '/test/browser/harness_webgpu.html';
+const HARNESS = '/test/browser/harness.html?backend=webgpu';
 
 const PROFILE = 'webgl-f32';
 const ROOT = path.resolve(__dirname, '..');
@@ -74,39 +75,6 @@ const GRAD_CASE_NAMES = [
   'odd spatial sizes [1,3,7,9] axis 1',
 ];
 
-interface PageCase {
-  name: string; shape: number[]; axisArg?: number; epsilon: number;
-  x: number[]; gamma: number[]; beta: number[]; mean: number[]; variance: number[];
-  w?: number[];
-}
-
-function toPage(c: BatchNormCase, withWeights = false): PageCase {
-  const out: PageCase = {
-    name: c.name, shape: c.shape, epsilon: c.epsilon,
-    x: Array.from(c.x), gamma: Array.from(c.gamma), beta: Array.from(c.beta),
-    mean: Array.from(c.mean), variance: Array.from(c.variance),
-  };
-  if (c.axisArg !== undefined) out.axisArg = c.axisArg;
-  if (withWeights) {
-    const random = prng(c.x.length + 17);
-    out.w = Array.from({length: c.x.length}, () => 2 * random() - 1);
-  }
-  return out;
-}
-
-interface Memory {numTensors: number; numBytesInGPU: number}
-interface RunResult {
-  name: string; values?: number[]; dtype?: string; shape?: number[]; error?: string;
-  before: Memory; after: Memory;
-}
-
-function formatMismatches(bad: Mismatch[]): string {
-  return bad.map((m) => m.index < 0 ? `    length ${m.actual}, expected ${m.expected}` :
-      `    [${m.index}] got ${m.actual}, expected ${m.expected} (allowed ` +
-      `+-${m.allowed.toPrecision(3)}, off by ${Math.abs(m.actual - m.expected).toPrecision(3)})`)
-      .join('\n');
-}
-
 /** The largest |error| / allowance over the finite elements (reported, not asserted). */
 function worstRatio(actual: ArrayLike<number>, d: BatchNormData): number {
   const ref = referenceBatchNorm(d);
@@ -118,43 +86,6 @@ function worstRatio(actual: ArrayLike<number>, d: BatchNormData): number {
     }
   });
   return worst;
-}
-
-function checkResults(cases: BatchNormCase[], results: RunResult[]): string[] {
-  const failures: string[] = [];
-  results.forEach((r, i) => {
-    const c = cases[i];
-    if (r.error) {
-      failures.push(`${c.name}: threw ${r.error}`);
-      return;
-    }
-    if (r.dtype !== 'float32' || JSON.stringify(r.shape) !== JSON.stringify(c.shape)) {
-      failures.push(`${c.name}: got dtype ${r.dtype} shape [${r.shape}], expected float32 [${c.shape}]`);
-    }
-    const bad = compareWithReference(r.values!, c, PROFILE);
-    if (bad.length > 0) {
-      failures.push(`${c.name}: mismatches against the float64 reference:\n${formatMismatches(bad)}`);
-    }
-    if (c.expected) {
-      const badHand = compareWithReference(r.values!, c, PROFILE, c.expected);
-      if (badHand.length > 0) {
-        failures.push(`${c.name}: mismatches against the hand-computed values:\n` +
-                      formatMismatches(badHand));
-      }
-    }
-    if (r.before.numTensors !== r.after.numTensors ||
-        r.before.numBytesInGPU !== r.after.numBytesInGPU) {
-      failures.push(`${c.name}: tf.memory() before ${JSON.stringify(r.before)}, after ` +
-                    `${JSON.stringify(r.after)}`);
-    }
-  });
-  return failures;
-}
-
-function expectNoFailures(what: string, failures: string[]) {
-  if (failures.length > 0) {
-    throw new Error(`${failures.length} failure(s) ${what}:\n${failures.join('\n')}`);
-  }
 }
 
 describeInBrowser('BatchNormInference webgpu kernel in headless Chromium', () => {
@@ -197,7 +128,8 @@ describeInBrowser('BatchNormInference webgpu kernel in headless Chromium', () =>
          const out = await page.evaluate(
              ([cases, p, flags]) => (window as any).harness.run(cases, p, flags),
              [ALL_CASES.map((c) => toPage(c)), placement, {[WEBGPU_VEC4_FLAG]: vec4}] as const);
-         expectNoFailures(`(${PROFILE}, ${name})`, checkResults(ALL_CASES, out.results));
+         expectNoFailures(`(${PROFILE}, ${name})`, [...checkResults(ALL_CASES, out.results, PROFILE),
+                                                     ...checkLeaks(out.results)]);
          worst[name] = Math.max(...out.results.map(
              (r: RunResult, i: number) => worstRatio(r.values!, ALL_CASES[i])));
          expect(out.variants).toEqual(vec4 ? ['inner4', 'last4', 'scalar'] : ['scalar']);

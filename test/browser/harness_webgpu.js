@@ -1,19 +1,16 @@
 /*
- * In-page half of the webgpu suite (test/webgpu.test.ts). The page has loaded
- * tf.min.js, the webgpu backend and the plugin's bundle (global `tfbni`);
- * Node calls these functions through playwright's page.evaluate with plain
- * arrays (NaN, Infinity and -0 survive the trip) and compares the results
- * with the float64 reference on the Node side.
+ * In-page half of the webgpu suite (test/webgpu.test.ts), loaded by
+ * test/browser/harness.html?backend=webgpu: the page has loaded tf.min.js,
+ * the webgpu backend, the plugin's bundle (global `tfbni`), tools/stats.js
+ * and harness_shared.js (what the webgl harness shares); Node calls these
+ * functions through playwright's page.evaluate with plain arrays and
+ * compares the results with the float64 reference on the Node side.
  */
 'use strict';
 (function() {
   const KERNEL = 'BatchNormInference';
-  const PARAM_NAMES = ['gamma', 'beta', 'mean', 'variance'];
-
-  function memory() {
-    const m = tf.memory();
-    return {numTensors: m.numTensors, numBytesInGPU: m.numBytesInGPU};
-  }
+  const {memory, options, makeInputs, runCases, grads, recordPrograms, withFlags} =
+      window.harnessShared;
 
   /** Keys of every compute pipeline the webgpu backend has compiled. */
   function pipelineKeys() {
@@ -50,43 +47,21 @@
     return out;
   }
 
-  function options(c, epsilon) {
-    const opts = {epsilon: epsilon === undefined ? c.epsilon : epsilon};
-    if (c.axisArg !== undefined) opts.axis = c.axisArg;
-    return opts;
-  }
-
   /**
-   * x and the statistics; placement 'gpu' puts them in GPU buffers first (as
-   * the output of an op and a layer's used weights are), 'cpu' leaves their
-   * values on the CPU for the kernel's dispatch to upload.
+   * Puts a tensor in a GPU buffer (as the output of an op and a layer's used
+   * weights are): makeInputs's placement 'gpu'. With 'cpu' the values stay
+   * on the CPU for the kernel's dispatch to upload.
    */
-  function makeInputs(c, placement) {
-    const x = tf.tensor(c.x, c.shape, 'float32');
-    const params = PARAM_NAMES.map((k) => tf.tensor1d(c[k], 'float32'));
-    if (placement === 'gpu' && x.size > 0) {
-      for (const t of [x, ...params]) tf.backend().uploadToGPU(t.dataId);
-    }
-    return {x, params};
+  function toBuffer(t) {
+    tf.backend().uploadToGPU(t.dataId);
   }
 
   /**
    * Runs `body` while recording the shaderKey of every program the backend is
    * asked to run (as the program sets it, before tfjs appends to it).
    */
-  async function recordPrograms(body) {
-    const backend = tf.backend();
-    const original = backend.runWebGPUProgram;
-    const programs = [];
-    backend.runWebGPUProgram = function(program, ...rest) {
-      programs.push(program.shaderKey);
-      return original.call(this, program, ...rest);
-    };
-    try {
-      return {value: await body(), programs};
-    } finally {
-      delete backend.runWebGPUProgram;  // the prototype's method again
-    }
+  function recordShaderKeys(body) {
+    return recordPrograms('runWebGPUProgram', (program) => program.shaderKey, body);
   }
 
   /**
@@ -95,37 +70,12 @@
    * main program ran.
    */
   async function run(cases, placement, flags = {}) {
-    const saved = Object.fromEntries(Object.keys(flags).map((k) => [k, tf.env().get(k)]));
-    for (const [k, v] of Object.entries(flags)) tf.env().set(k, v);
-    try {
-      const {value, programs} = await recordPrograms(() => runCases(cases, placement));
+    return withFlags(flags, async () => {
+      const {value, programs} = await recordShaderKeys(() => runCases(cases, placement, toBuffer));
       const variants = [...new Set(programs.filter((k) => k.startsWith('batchNormInference_'))
                                        .map((k) => k.slice('batchNormInference_'.length)))];
       return {results: value, pipelines: ownPipelines(), variants: variants.sort()};
-    } finally {
-      for (const [k, v] of Object.entries(saved)) tf.env().set(k, v);
-    }
-  }
-
-  async function runCases(cases, placement) {
-    const results = [];
-    for (const c of cases) {
-      const before = memory();
-      const result = {name: c.name, before};
-      try {
-        const {x, params} = makeInputs(c, placement);
-        const y = tfbni.batchNormInference(x, ...params, options(c));
-        result.dtype = y.dtype;
-        result.shape = y.shape;
-        result.values = Array.from(await y.data());
-        tf.dispose([x, ...params, y]);
-      } catch (e) {
-        result.error = String((e && e.stack) || e);
-      }
-      result.after = memory();
-      results.push(result);
-    }
-    return results;
+    });
   }
 
   /**
@@ -149,15 +99,8 @@
 
   /** Runs one case with each epsilon; counts pipelines after each run. */
   async function epsilonRuns(c, epsilons) {
-    const runs = [];
-    for (const epsilon of epsilons) {
-      const {x, params} = makeInputs(c, 'cpu');
-      const y = tfbni.batchNormInference(x, ...params, options(c, epsilon));
-      const values = Array.from(await y.data());
-      tf.dispose([x, ...params, y]);
-      runs.push({epsilon, values, pipelines: pipelineKeys().length, own: ownPipelines().length});
-    }
-    return runs;
+    const count = () => ({pipelines: pipelineKeys().length, own: ownPipelines().length});
+    return window.harnessShared.epsilonRuns(c, 'cpu', toBuffer, epsilons, count);
   }
 
   /**
@@ -169,24 +112,15 @@
   async function dispatchCounts(c, times) {
     const backend = tf.backend();
     const before = memory();
-    const {x, params} = makeInputs(c, 'gpu');
+    const {x, params} = makeInputs(c, 'gpu', toBuffer);
     const original = backend.runWebGPUProgram;
     const counts = [];
-    let n = 0;
-    backend.runWebGPUProgram = function(...args) {
-      n++;
-      return original.apply(this, args);
-    };
-    try {
-      for (let i = 0; i < times; i++) {
-        n = 0;
-        const y = tfbni.batchNormInference(x, ...params, options(c));
-        counts.push(n);
-        await y.data();
-        y.dispose();
-      }
-    } finally {
-      delete backend.runWebGPUProgram;  // the prototype's method again
+    for (let i = 0; i < times; i++) {
+      const {value: y, programs} =
+          await recordShaderKeys(() => tfbni.batchNormInference(x, ...params, options(c)));
+      counts.push(programs.length);
+      await y.data();
+      y.dispose();
     }
     const cached = memory();
     tf.dispose([x, ...params]);
@@ -229,37 +163,6 @@
   }
 
   /**
-   * Gradients of sum(batchNormInference(...) * w) with respect to all five
-   * inputs, on webgpu and then on the cpu backend in this same page.
-   */
-  async function grads(cases) {
-    async function once(c) {
-      const {x, params} = makeInputs(c, 'cpu');
-      const w = tf.tensor(c.w, c.shape, 'float32');
-      const f = (x, g, b, m, v) =>
-          tf.sum(tf.mul(tfbni.batchNormInference(x, g, b, m, v, options(c)), w));
-      const gs = tf.grads(f)([x, ...params]);
-      const values = [];
-      for (const g of gs) values.push(Array.from(await g.data()));
-      tf.dispose([x, ...params, w, ...gs]);
-      return values;
-    }
-    const before = memory();
-    const webgpu = [];
-    for (const c of cases) webgpu.push(await once(c));
-    const after = memory();
-    const backend = tf.getBackend();
-    await tf.setBackend('cpu');
-    const cpu = [];
-    try {
-      for (const c of cases) cpu.push(await once(c));
-    } finally {
-      await tf.setBackend(backend);
-    }
-    return {webgpu, cpu, before, after, backendDuring: backend};
-  }
-
-  /**
    * A small conv net with the layer channels-last and, after a transpose to
    * channels-first, with axis 1: predictions on webgpu (after a first call
    * that uploads the weights), then the same model rebuilt on cpu with the
@@ -298,7 +201,7 @@
     await first.data();
     first.dispose();
     const before = memory();
-    const {value: webgpu, programs} = await recordPrograms(async () => {
+    const {value: webgpu, programs} = await recordShaderKeys(async () => {
       const y = model.predict(x);
       const values = Array.from(await y.data());
       y.dispose();

@@ -1,18 +1,14 @@
 /*
- * In-page half of the webgl suite (test/webgl.test.ts). The page has loaded
- * tf.min.js and the plugin's bundle (global `tfbni`); Node calls these
- * functions through playwright's page.evaluate with plain arrays (NaN,
- * Infinity and -0 survive the trip), and compares what comes back with the
- * float64 reference on the Node side.
+ * In-page half of the webgl suite (test/webgl.test.ts), loaded by
+ * test/browser/harness.html (the default backend, webgl): the page has
+ * loaded tf.min.js, the plugin's bundle (global `tfbni`) and
+ * harness_shared.js (what the webgpu harness shares); Node calls these
+ * functions through playwright's page.evaluate with plain arrays, and
+ * compares what comes back with the float64 reference on the Node side.
  */
 'use strict';
 (function() {
-  const PARAM_NAMES = ['gamma', 'beta', 'mean', 'variance'];
-
-  function memory() {
-    const m = tf.memory();
-    return {numTensors: m.numTensors, numBytesInGPU: m.numBytesInGPU};
-  }
+  const {memory, options, makeInputs, runCases, grads, recordPrograms} = window.harnessShared;
 
   /** Keys of every compiled shader program of the webgl backend. */
   function programKeys() {
@@ -33,20 +29,11 @@
    * backend.runWebGLProgram; other programs appear as '-'.
    */
   async function programsRun(fn) {
-    const backend = tf.backend();
-    const original = backend.runWebGLProgram;
-    const ran = [];
-    backend.runWebGLProgram = function(program, ...rest) {
+    const tag = (program) => {
       const m = new RegExp(TAG + ' ([^\\n]*)').exec(program.userCode);
-      ran.push(m ? m[1].trim() : '-');
-      return original.call(this, program, ...rest);
+      return m ? m[1].trim() : '-';
     };
-    try {
-      await fn();
-    } finally {
-      backend.runWebGLProgram = original;
-    }
-    return ran;
+    return (await recordPrograms('runWebGLProgram', tag, fn)).programs;
   }
 
   function renderer(gl) {
@@ -111,82 +98,27 @@
     }
   }
 
-  function options(c, epsilon) {
-    const opts = {epsilon: epsilon === undefined ? c.epsilon : epsilon};
-    if (c.axisArg !== undefined) opts.axis = c.axisArg;
-    return opts;
+  /** toGpu in the current layout (packed as WEBGL_PACK says): makeInputs's placement 'gpu'. */
+  function toTexture(t) {
+    toGpu(t, tf.env().getBool('WEBGL_PACK'));
   }
 
-  /** Creates x and the statistics where `placement` asks ('cpu' or 'gpu'). */
-  function makeInputs(c, placement) {
-    const packed = tf.env().getBool('WEBGL_PACK');
-    const x = tf.tensor(c.x, c.shape, 'float32');
-    const params = PARAM_NAMES.map((k) => tf.tensor1d(c[k], 'float32'));
-    if (placement === 'gpu' && x.size > 0) {
-      toGpu(x, packed);
-      for (const p of params) toGpu(p, packed);
-    }
-    return {x, params};
+  /** The statistics' place (CPU values or not) before and after the op. */
+  function statsStay(params) {
+    const onCpu = () => params.map((p) => tf.backend().texData.get(p.dataId).values != null);
+    const before = onCpu();
+    return () => ({statsStayed: onCpu().every((v, i) => v === before[i])});
   }
 
   /**
    * Runs every case once. placement 'cpu': inputs with CPU values (the fold
    * runs on the CPU, x is uploaded by the backend); 'gpu': everything already
    * in textures (the fold runs on the GPU; a packed x already has the output's
-   * layout). Returns the values and tf.memory() around each case.
+   * layout). Returns the values and tf.memory() around each case, and
+   * whether the kernel left the statistics where they were (statsStayed).
    */
   async function run(cases, placement) {
-    const results = [];
-    for (const c of cases) {
-      const before = memory();
-      const result = {name: c.name, before};
-      try {
-        const {x, params} = makeInputs(c, placement);
-        const statsOnCpuBefore = params.map((p) => tf.backend().texData.get(p.dataId).values != null);
-        const y = tfbni.batchNormInference(x, ...params, options(c));
-        result.dtype = y.dtype;
-        result.shape = y.shape;
-        result.values = Array.from(await y.data());
-        result.statsStayed = params.every((p, i) =>
-            (tf.backend().texData.get(p.dataId).values != null) === statsOnCpuBefore[i]);
-        tf.dispose([x, ...params, y]);
-      } catch (e) {
-        result.error = String((e && e.stack) || e);
-      }
-      result.after = memory();
-      results.push(result);
-    }
-    return results;
-  }
-
-  /**
-   * Gradients of sum(batchNormInference(...) * w) with respect to all five
-   * inputs, on webgl and then on the cpu backend in this same page.
-   */
-  async function grads(cases) {
-    async function once(c) {
-      const {x, params} = makeInputs(c, 'cpu');
-      const w = tf.tensor(c.w, c.shape, 'float32');
-      const f = (x, g, b, m, v) => tf.sum(tf.mul(tfbni.batchNormInference(x, g, b, m, v, options(c)), w));
-      const gs = tf.grads(f)([x, ...params]);
-      const values = [];
-      for (const g of gs) values.push(Array.from(await g.data()));
-      tf.dispose([x, ...params, w, ...gs]);
-      return values;
-    }
-    const before = memory();
-    const webgl = [];
-    for (const c of cases) webgl.push(await once(c));
-    const after = memory();
-    const backend = tf.getBackend();
-    await tf.setBackend('cpu');
-    const cpu = [];
-    try {
-      for (const c of cases) cpu.push(await once(c));
-    } finally {
-      await tf.setBackend(backend);
-    }
-    return {webgl, cpu, before, after, backendDuring: backend};
+    return runCases(cases, placement, toTexture, statsStay);
   }
 
   /**
@@ -195,22 +127,15 @@
    * not grow.
    */
   async function epsilonRuns(c, placement, epsilons) {
-    const runs = [];
-    for (const epsilon of epsilons) {
-      const {x, params} = makeInputs(c, placement);
-      const y = tfbni.batchNormInference(x, ...params, options(c, epsilon));
-      const values = Array.from(await y.data());
-      tf.dispose([x, ...params, y]);
-      runs.push({epsilon, values, programs: programKeys().length, own: ownPrograms().length});
-    }
-    return runs;
+    const count = () => ({programs: programKeys().length, own: ownPrograms().length});
+    return window.harnessShared.epsilonRuns(c, placement, toTexture, epsilons, count);
   }
 
   /** Runs cases of different shapes and counts this plugin's programs after each. */
   async function shapeRuns(cases, placement) {
     const runs = [];
     for (const c of cases) {
-      const {x, params} = makeInputs(c, placement);
+      const {x, params} = makeInputs(c, placement, toTexture);
       const y = tfbni.batchNormInference(x, ...params, options(c));
       const values = Array.from(await y.data());
       tf.dispose([x, ...params, y]);
@@ -272,13 +197,13 @@
    * were alive and after.
    */
   async function cacheRuns(c, c2, placement) {
-    const {x, params} = makeInputs(c, placement);
-    const otherInputs = makeInputs(c2, placement);
+    const {x, params} = makeInputs(c, placement, toTexture);
+    const otherInputs = makeInputs(c2, placement, toTexture);
     otherInputs.x.dispose();
     const other = otherInputs.params;
     const gamma = tf.tidy(() => tf.variable(tf.tensor1d(c.gamma, 'float32')));
     const newGamma = tf.tensor1d(c2.gamma, 'float32');
-    if (placement === 'gpu') toGpu(newGamma, tf.env().getBool('WEBGL_PACK'));
+    if (placement === 'gpu') toTexture(newGamma);
     const calls = [
       ['same statistics, first call', params],
       ['same statistics, second call', params],

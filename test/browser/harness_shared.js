@@ -1,0 +1,154 @@
+/*
+ * What the in-page halves of the GPU suites share (harness_webgl.js for
+ * test/webgl.test.ts, harness_webgpu.js for test/webgpu.test.ts), loaded by
+ * test/browser/harness.html before them: cases come from Node as plain arrays
+ * (NaN, Infinity and -0 survive the trip), run through the op on the page's
+ * backend, and go back with tf.memory() around them; Node compares them with
+ * the float64 reference. Sets window.harnessShared.
+ */
+'use strict';
+(function() {
+  const PARAM_NAMES = ['gamma', 'beta', 'mean', 'variance'];
+
+  function memory() {
+    const m = tf.memory();
+    return {numTensors: m.numTensors, numBytesInGPU: m.numBytesInGPU};
+  }
+
+  /** The op's options for a case: its epsilon (or `epsilon`), and its axis when it gives one. */
+  function options(c, epsilon) {
+    const opts = {epsilon: epsilon === undefined ? c.epsilon : epsilon};
+    if (c.axisArg !== undefined) opts.axis = c.axisArg;
+    return opts;
+  }
+
+  /**
+   * x and the statistics of a case; placement 'gpu' hands each (unless x is
+   * empty) to `toGpu`, the backend's way of putting a tensor's values on the
+   * GPU only, 'cpu' leaves their values on the CPU.
+   */
+  function makeInputs(c, placement, toGpu) {
+    const x = tf.tensor(c.x, c.shape, 'float32');
+    const params = PARAM_NAMES.map((k) => tf.tensor1d(c[k], 'float32'));
+    if (placement === 'gpu' && x.size > 0) {
+      for (const t of [x, ...params]) toGpu(t);
+    }
+    return {x, params};
+  }
+
+  /**
+   * Runs every case once (inputs from makeInputs(c, placement, toGpu)):
+   * returns its name, dtype, shape and values (or the error), and
+   * tf.memory() before and after. `observe(params)`, if given, is called
+   * before the op and returns a function whose result (an object) is added
+   * to the case's result after the op ran.
+   */
+  async function runCases(cases, placement, toGpu, observe) {
+    const results = [];
+    for (const c of cases) {
+      const before = memory();
+      const result = {name: c.name, before};
+      try {
+        const {x, params} = makeInputs(c, placement, toGpu);
+        const observed = observe ? observe(params) : () => ({});
+        const y = tfbni.batchNormInference(x, ...params, options(c));
+        result.dtype = y.dtype;
+        result.shape = y.shape;
+        result.values = Array.from(await y.data());
+        Object.assign(result, observed());
+        tf.dispose([x, ...params, y]);
+      } catch (e) {
+        result.error = String((e && e.stack) || e);
+      }
+      result.after = memory();
+      results.push(result);
+    }
+    return results;
+  }
+
+  /**
+   * Runs a case (inputs as makeInputs places them) with each epsilon; after
+   * each run, adds what `count()` returns (how many programs exist).
+   */
+  async function epsilonRuns(c, placement, toGpu, epsilons, count) {
+    const runs = [];
+    for (const epsilon of epsilons) {
+      const {x, params} = makeInputs(c, placement, toGpu);
+      const y = tfbni.batchNormInference(x, ...params, options(c, epsilon));
+      const values = Array.from(await y.data());
+      tf.dispose([x, ...params, y]);
+      runs.push({epsilon, values, ...count()});
+    }
+    return runs;
+  }
+
+  /**
+   * Gradients of sum(batchNormInference(...) * w) with respect to all five
+   * inputs, on the page's backend and then on the cpu backend in this same
+   * page: {<backend>: [...], cpu: [...], before, after, backendDuring}.
+   */
+  async function grads(cases) {
+    async function once(c) {
+      const {x, params} = makeInputs(c, 'cpu');
+      const w = tf.tensor(c.w, c.shape, 'float32');
+      const f = (x, g, b, m, v) =>
+          tf.sum(tf.mul(tfbni.batchNormInference(x, g, b, m, v, options(c)), w));
+      const gs = tf.grads(f)([x, ...params]);
+      const values = [];
+      for (const g of gs) values.push(Array.from(await g.data()));
+      tf.dispose([x, ...params, w, ...gs]);
+      return values;
+    }
+    const before = memory();
+    const backend = tf.getBackend();
+    const onBackend = [];
+    for (const c of cases) onBackend.push(await once(c));
+    const after = memory();
+    await tf.setBackend('cpu');
+    const cpu = [];
+    try {
+      for (const c of cases) cpu.push(await once(c));
+    } finally {
+      await tf.setBackend(backend);
+    }
+    return {[backend]: onBackend, cpu, before, after, backendDuring: backend};
+  }
+
+  /**
+   * Runs `body` while recording what `describe(program)` says of every
+   * program the backend is asked to run through its method `method`
+   * (runWebGLProgram, runWebGPUProgram); the method is the backend's own
+   * again afterwards. Resolves to {value: body's, programs}.
+   */
+  async function recordPrograms(method, describe, body) {
+    const backend = tf.backend();
+    const hadOwn = Object.prototype.hasOwnProperty.call(backend, method);
+    const original = backend[method];
+    const programs = [];
+    backend[method] = function(program, ...rest) {
+      programs.push(describe(program));
+      return original.call(this, program, ...rest);
+    };
+    try {
+      return {value: await body(), programs};
+    } finally {
+      if (hadOwn) backend[method] = original;
+      else delete backend[method];  // the prototype's method again
+    }
+  }
+
+  /** Runs `body` with the tfjs flags `flags` set, restoring them afterwards. */
+  async function withFlags(flags, body) {
+    const saved = Object.fromEntries(Object.keys(flags).map((k) => [k, tf.env().get(k)]));
+    for (const [k, v] of Object.entries(flags)) tf.env().set(k, v);
+    try {
+      return await body();
+    } finally {
+      for (const [k, v] of Object.entries(saved)) tf.env().set(k, v);
+    }
+  }
+
+  window.harnessShared = {
+    memory, options, makeInputs, runCases, epsilonRuns, grads, recordPrograms, withFlags,
+  };
+})();
