@@ -144,12 +144,6 @@
   }
 
   const DEFAULT_REPS = {cpu: 5, wasm: 9, webgl: 9, webgpu: 9};
-  const CHROMIUM_FLAGS = [
-    '--headless=new', '--no-sandbox', '--disable-background-networking', '--disable-component-update',
-    '--disable-sync', '--no-first-run', '--disable-quic', '--enable-unsafe-swiftshader', '--ignore-gpu-blocklist',
-  ];
-  const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader'];
-
   async function runInNode(backend, opts) {
     const tf = require('@tensorflow/tfjs');
     if (backend === 'wasm') require('@tensorflow/tfjs-backend-wasm');
@@ -164,41 +158,21 @@
     }
   }
 
-  async function runInBrowser(backend, opts) {
-    const fs = require('fs');
-    const {chromium} = require('playwright-core');
-    const {startServer} = require('../tools/static_server.js');
-    const executablePath = process.env.CHROME_PATH || '/usr/bin/chromium';
-    if (!fs.existsSync(executablePath)) {
-      throw new Error(`No Chromium at ${executablePath}: install Debian's chromium or set CHROME_PATH.`);
-    }
-    const server = await startServer();
-    let browser;
-    try {
-      const args = backend === 'webgpu' ? [...CHROMIUM_FLAGS, ...WEBGPU_FLAGS] : CHROMIUM_FLAGS;
-      browser = await chromium.launch({executablePath, args, headless: true});
-      const page = await browser.newPage();
-      const errors = [];
-      page.on('pageerror', (e) => errors.push(e.message));
-      if (opts.onProgress) await page.exposeFunction('tfbniBenchProgress', (m) => opts.onProgress(m));
-      // An HTML page of the server's origin (WebGPU needs http://127.0.0.1, not
-      // about:blank) that loads tf.min.js and the plugin as a user would.
-      await page.goto(`${server.url}/test/browser/harness.html`);
-      const scripts = [
-        ...(backend === 'webgpu' ? ['/node_modules/@tensorflow/tfjs-backend-webgpu/dist/tf-backend-webgpu.min.js'] : []),
-        '/tools/stats.js', '/bench/model_builders.js', '/bench/models.js'];
-      for (const src of scripts) await page.addScriptTag({url: server.url + src});
-      if (errors.length) throw new Error(`page errors: ${errors.join('; ')}`);
-      return await page.evaluate(async ({backend, opts, progress}) => {
-        if (!(await tf.setBackend(backend))) throw new Error(`the ${backend} backend did not initialize`);
-        if (progress) opts.onProgress = (m) => window.tfbniBenchProgress(m);
-        return window.tfbniModelsBench(opts);
-      }, {backend, opts: {...opts, onProgress: undefined, readAsync: true},
-          progress: opts.onProgress != null});
-    } finally {
-      if (browser) await browser.close();
-      await server.close();
-    }
+  /** In headless Chromium (tools/chromium.js), on a page of the package's own origin (WebGPU needs http://127.0.0.1). */
+  function runInBrowser(backend, opts) {
+    const {runInBenchPage} = require('./gpu_timing.js');
+    const {WEBGPU_FLAGS} = require('../tools/chromium.js');
+    return runInBenchPage({
+      pathname: `/test/browser/harness.html?backend=${backend}`,
+      scripts: ['/bench/model_builders.js', '/bench/models.js'],
+      bundle: backend === 'webgpu' ? 'tfjs-batchnorm-inference.js' : 'tfjs-batchnorm-inference.min.js',
+      extraFlags: backend === 'webgpu' ? WEBGPU_FLAGS : [],
+      onProgress: opts.onProgress,
+    }, async ({backend, opts, progress}) => {
+      if (!(await tf.setBackend(backend))) throw new Error(`the ${backend} backend did not initialize`);
+      if (progress) opts.onProgress = (m) => window.tfbniBenchProgress(m);
+      return window.tfbniModelsBench(opts);
+    }, {backend, opts: {...opts, onProgress: undefined, readAsync: true}});
   }
 
   /**
