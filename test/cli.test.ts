@@ -12,12 +12,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import {spawnSync} from 'child_process';
-import {buildSync} from 'esbuild';
 import * as fs from 'fs';
 import * as path from 'path';
 
 import '../src';  // registers the fused layer classes, to load the default output
 
+import {bundleSync} from './helpers/bundle';
 import {fileSystemIO, makeTempDir, removeDir} from './helpers/fs_io';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -29,7 +29,7 @@ const TOOL = 'tfjs-batchnorm-inference';
 let tmp: string;
 
 beforeAll(async () => {
-  buildSync({
+  bundleSync({
     entryPoints: [path.join(ROOT, 'src', 'cli', 'main.ts')], bundle: true, platform: 'node', format: 'cjs',
     target: 'es2019', packages: 'external', outfile: CLI, logLevel: 'warning',
   });

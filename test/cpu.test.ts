@@ -12,7 +12,6 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import * as tf from '@tensorflow/tfjs';
-import {buildSync} from 'esbuild';
 
 import {batchNormInference as cpuKernel, CPU_WASM_FLAG, registerCpuWasmFlag} from '../kernels/cpu/BatchNormInference';
 import {batchNormSimd, CHUNK, MAX_TABLE_BYTES, MEMORY_PAGES, MIN_SIMD_SIZE, simdAvailable, simdLayoutFor, simdMemoryBytes} from '../kernels/cpu/batch_norm_simd';
@@ -20,6 +19,7 @@ import {channelBlocks} from '../kernels/shared/channel_params';
 import {channelTerms, roundedBatchNorm} from '../kernels/shared/rounded_batch_norm';
 import {BLOCK, CoreLayout, instantiateBatchNormCore, periodOf, runCore, runInBlocks, tableBytes, writeTable} from '../kernels/shared/simd/batch_norm_core';
 import {BATCH_NORM_CORE_WASM, BATCH_NORM_CORE_WASM_SHARED} from '../kernels/shared/simd/batch_norm_core_wasm';
+import {bundleSync} from './helpers/bundle';
 import {loadCases, prng} from './helpers/cases';
 import {Float32Inputs, runCpuOp} from './helpers/cpu_op';
 import {exactBatchNorm, firstBitDifference} from './helpers/exact';
@@ -304,7 +304,7 @@ describe('the TFBNI_CPU_WASM flag', () => {
   it('is not registered by importing the package (src/base.ts, src/index.ts), but by setting ' +
      'the cpu backend or the first call', () => {
     // A fresh Node process: bundle src/index.ts (tfjs external) and import it.
-    const bundle = buildSync({
+    const bundle = bundleSync({
       entryPoints: [path.join(ROOT, 'src', 'index.ts')], bundle: true, platform: 'node',
       format: 'cjs', packages: 'external', write: false, logLevel: 'silent',
     }).outputFiles[0].text;

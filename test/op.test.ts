@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 
 import {BatchNormInference, batchNormInference, registerBatchNormInference, version} from '../src';
+import {bundleSync} from './helpers/bundle';
 import {loadCases} from './helpers/cases';
 import {errorOf, expectNoLeaks, expectPrintsNothing, expectThrowsWithoutLeak} from './helpers/leaks';
 import {compareWithReference, referenceBatchNorm} from './helpers/reference';
@@ -389,9 +390,7 @@ describe('registration', () => {
 
   it('importing src/base in a fresh Node process registers no kernel, gradient or layer class, and prints nothing', () => {
     // base.ts bundled on its own (tfjs external), run where nothing else was imported.
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
-    const esbuild = require('esbuild') as typeof import('esbuild');
-    const {outputFiles} = esbuild.buildSync({
+    const {outputFiles} = bundleSync({
       entryPoints: [`${__dirname}/../src/base.ts`], bundle: true, platform: 'node', format: 'cjs',
       external: ['@tensorflow/*'], write: false, logLevel: 'silent',
     });

@@ -1,24 +1,23 @@
 /**
  * The BatchNormInference layer: MATLAB's batchNormalizationLayer for
- * tfjs-layers models. At prediction time it normalizes with the trained
- * statistics through the `batchNormInference` op:
- *
- *     y = Scale * (x - TrainedMean) / sqrt(TrainedVariance + Epsilon) + Offset
- *
- * per channel along `axis`; in training it uses the mini-batch statistics
- * and updates the trained ones (batch_norm_training.ts). Its MATLAB-style
- * arguments are read in `matlab_args.ts` and `training_args.ts`.
+ * tfjs-layers models, normalizing through the `batchNormInference` op (see
+ * the class comment). Its MATLAB-style arguments are read in `matlab_args.ts`
+ * and `training_args.ts`; the training arithmetic is in
+ * `batch_norm_training.ts`; its four weights, their checked writes and their
+ * training plumbing (learn-rate factors, L2 penalties, moving averages) are
+ * in `statistic_weights.ts`.
  */
-import {initializers, InputSpec, LayerVariable, layers, Shape, SymbolicTensor} from '@tensorflow/tfjs-layers';
-import {cast, dispose, serialization, Tensor, tensor1d, tidy} from '@tensorflow/tfjs-core';
+import {InputSpec, layers, Shape, SymbolicTensor} from '@tensorflow/tfjs-layers';
+import {cast, serialization, Tensor, tidy} from '@tensorflow/tfjs-core';
 
 import {batchNormInference} from '../ops/batch_norm_inference';
 import {fail} from '../util/fail';
-import {l2Penalty, movingAverage, normalizeWithBatchStatistics, scaleGradient} from './batch_norm_training';
+import {normalizeWithBatchStatistics} from './batch_norm_training';
 import {inputProbeOf} from './input_probe';
 import {channelsOfInput, exactlyOneShape} from './input_shape';
 import {BatchNormInferenceLayerArgs, checkWeightValues, layerWho, ORDER, parseArgs, ParsedArgs, shapeText, Statistic, STATISTICS} from './matlab_args';
-import {configToArgs, initialValues, trainingConfig, TrainingOptions} from './training_args';
+import {defaultValues, initialValueOf, StatisticWeights} from './statistic_weights';
+import {configToArgs, trainingConfig, TrainingOptions} from './training_args';
 
 export {DEFAULT_LAYER_AXIS, DEFAULT_LAYER_EPSILON} from './matlab_args';
 export type {BatchNormInferenceLayerArgs, ChannelValues, LayerArgs} from './matlab_args';
@@ -65,10 +64,8 @@ export class BatchNormInferenceLayer extends layers.Layer {
   private numChannels?: number;
   /** Values given to the constructor, written into the weights at build. */
   private pendingValues: ParsedArgs['values'];
-  private gamma?: LayerVariable;
-  private beta?: LayerVariable;
-  private movingMean?: LayerVariable;
-  private movingVariance?: LayerVariable;
+  /** gamma, beta, moving_mean, moving_variance; set by build. */
+  private statisticWeights?: StatisticWeights;
   /** MeanDecay, VarianceDecay, initializers, learn-rate and L2 factors. */
   readonly training: Readonly<Omit<TrainingOptions, 'freezeStatistics'>>;
   /**
@@ -77,8 +74,6 @@ export class BatchNormInferenceLayer extends layers.Layer {
    * layers of a converted model before fine-tuning it.
    */
   freezeStatistics: boolean;
-  /** True while the layer writes its own statistics (skips the external-write check). */
-  private updating = false;
 
   constructor(args: BatchNormInferenceLayerArgs = {}) {
     const parsed = parseArgs(args);
@@ -121,32 +116,11 @@ export class BatchNormInferenceLayer extends layers.Layer {
     const shape = this.exactlyOneShape(inputShape);
     const channels = this.checkInputShape(shape);
     this.numChannels = channels;
-    // Initial values first: an initializer that fails leaves no weight behind.
-    const who = layerWho(this.name);
-    const {scaleInitializer, offsetInitializer} = this.training;
-    const initial: Array<Tensor|undefined> = [];
-    const weights: LayerVariable[] = [];
-    try {
-      for (const {property} of STATISTICS) {
-        const values = this.pendingValues[property];
-        initial.push(values !== undefined ? tensor1d(values, 'float32') :
-            property === 'Scale' ? initialValues(scaleInitializer, channels, 'ScaleInitializer', who, shapeText(shape)) :
-            property === 'Offset' ? initialValues(offsetInitializer, channels, 'OffsetInitializer', who, shapeText(shape)) :
-            undefined);
-      }
-      for (const {weight, fill} of STATISTICS) {
-        const trainable = weight === 'gamma' || weight === 'beta';
-        const initializer = fill === 1 ? initializers.ones() : initializers.zeros();
-        weights.push(this.addWeight(weight, [channels], 'float32', initializer, undefined, trainable));
-      }
-      this.writeOwn(() => initial.forEach((t, i) => t !== undefined && weights[i].write(t)));
-    } finally {
-      dispose(initial.filter((t): t is Tensor => t !== undefined));
-    }
-    [this.gamma, this.beta, this.movingMean, this.movingVariance] = weights;
-    weights.forEach((w, i) => this.guardWrites(w, STATISTICS[i].property));
-    this.addL2Penalty(this.gamma, this.training.scaleL2Factor, this.training.scaleLearnRateFactor);
-    this.addL2Penalty(this.beta, this.training.offsetL2Factor, this.training.offsetLearnRateFactor);
+    const initialValue = initialValueOf(
+        this.pendingValues, this.training, channels, layerWho(this.name), shapeText(shape));
+    this.statisticWeights = new StatisticWeights(this, initialValue, (weight, initializer, trainable) =>
+        this.addWeight(weight, [channels], 'float32', initializer, undefined, trainable));
+    this.statisticWeights.l2Penalties(this.training).forEach((penalty) => this.addLoss(penalty));
     this.pendingValues = Object.create(null);
     this.inputSpec = [new InputSpec({minNDim: 2, axes: {[this.axis]: channels}})];
     this.built = true;
@@ -171,55 +145,19 @@ export class BatchNormInferenceLayer extends layers.Layer {
       const given = Array.isArray(inputs) ? inputs[0] : inputs;
       const x = given.dtype === 'int32' ? cast(given, 'float32') : given;
       const training = kwargs?.training === true && this.trainable;
-      const t = this.training;
-      const gamma = training ? scaleGradient(this.gamma!.read(), t.scaleLearnRateFactor) : this.gamma!.read();
-      const beta = training ? scaleGradient(this.beta!.read(), t.offsetLearnRateFactor) : this.beta!.read();
+      const w = this.statisticWeights!;
+      const [gamma, beta] = w.scaleAndOffset(training ? this.training : undefined);
       if (!training || this.freezeStatistics) {
         if (!training) inputProbeOf(this)?.(x);
         return batchNormInference(
-            x, gamma, beta, this.movingMean!.read(), this.movingVariance!.read(),
+            x, gamma, beta, w.of('TrainedMean').read(), w.of('TrainedVariance').read(),
             {epsilon: this.epsilon, axis: this.axis});
       }
       const axis = this.axis < 0 ? this.axis + x.rank : this.axis;
       const batch = normalizeWithBatchStatistics(x, gamma, beta, axis, this.epsilon);
-      this.writeOwn(() => {
-        this.movingMean!.write(movingAverage(this.movingMean!.read(), batch.mean, t.meanDecay));
-        this.movingVariance!.write(
-            movingAverage(this.movingVariance!.read(), batch.variance, t.varianceDecay));
-      });
+      w.moveToward(batch.mean, batch.variance, this.training);
       return batch.output;
     });
-  }
-
-  /** Runs the layer's own writes to its weights (not checked as external values are). */
-  private writeOwn(write: () => void): void {
-    this.updating = true;
-    try {
-      write();
-    } finally {
-      this.updating = false;
-    }
-  }
-
-  /**
-   * Checks values written into a weight from outside (setWeights, the
-   * `weights` argument, a weights file read by tf.loadLayersModel, which
-   * writes each LayerVariable directly) with the constructor's rules: finite,
-   * and TrainedVariance >= 0.
-   */
-  private guardWrites(weight: LayerVariable, property: Statistic): void {
-    const write = weight.write.bind(weight);
-    weight.write = (value: Tensor) => {
-      if (!this.updating) checkWeightValues(value, property, this.name);
-      return write(value);
-    };
-  }
-
-  /** MATLAB's L2 penalty on gamma or beta, through the learn-rate factor as its gradient. */
-  private addL2Penalty(weight: LayerVariable|undefined, l2Factor: number, learnRateFactor: number) {
-    const coefficient = this.training.l2Regularization * l2Factor;
-    if (coefficient === 0 || weight === undefined) return;
-    this.addLoss(() => tidy(() => l2Penalty(scaleGradient(weight.read(), learnRateFactor), coefficient)));
   }
 
   /** Checks every value first, so a rejected list leaves all weights as they were. */
@@ -246,24 +184,18 @@ export class BatchNormInferenceLayer extends layers.Layer {
   }
 
   /**
-   * Builds the layer from a config read back from model.json. tfjs's
-   * deserializer adds a `customObjects` entry to every config; it is not a
-   * layer argument, so it is dropped here. tfjs's snake_case round trip
-   * (scaleL2Factor -> scale_l2_factor -> scaleL2factor) changes the case of
-   * some keys; they are matched back to the layer's names.
+   * Builds the layer from a config read back from model.json (configToArgs
+   * drops tfjs's `customObjects` entry and undoes its snake_case round trip).
    */
   static override fromConfig<T extends serialization.Serializable>(
       cls: serialization.SerializableConstructor<T>, config: serialization.ConfigDict): T {
     return new cls(configToArgs(config));
   }
 
+  /** The weight's values once built; before, the given values or the default fill. */
   private current(property: Statistic): Float32Array {
-    const index = STATISTICS.findIndex((s) => s.property === property);
-    const weight = [this.gamma, this.beta, this.movingMean, this.movingVariance][index];
-    if (weight !== undefined) return Float32Array.from(weight.read().dataSync());
-    const pending = this.pendingValues[property];
-    if (pending !== undefined) return pending.slice();
-    return new Float32Array(this.numChannels ?? 0).fill(STATISTICS[index].fill);
+    return this.statisticWeights?.values(property) ?? this.pendingValues[property]?.slice() ??
+        defaultValues(property, this.numChannels ?? 0);
   }
 
   /** Current trained mean (weight `moving_mean`), one value per channel. */
