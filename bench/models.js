@@ -143,7 +143,7 @@
     return;
   }
 
-  const DEFAULT_REPS = {cpu: 5, wasm: 9, webgl: 9, webgpu: 9};
+  const DEFAULT_REPS = {cpu: 5, wasm: 9, webgl: 15, webgpu: 9};
   async function runInNode(backend, opts) {
     const tf = require('@tensorflow/tfjs');
     if (backend === 'wasm') require('@tensorflow/tfjs-backend-wasm');
