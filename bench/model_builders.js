@@ -11,9 +11,13 @@
   'use strict';
   const stats = typeof module === 'object' && module.exports ? require('../tools/stats.js') : root.tfbniStats;
 
+  /** While set, convBn builds the convolution alone (see withoutBatchNorm). */
+  let bare = false;
+
   /** conv -> BatchNormalization (-> activation layer). */
   function convBn(tf, x, name, conv, activation) {
     x = conv.apply(x);
+    if (bare) return x;
     x = tf.layers.batchNormalization({name: `${name}_bn`, epsilon: 1e-3}).apply(x);
     if (activation === 'relu6') x = tf.layers.reLU({name: `${name}_relu6`, maxValue: 6}).apply(x);
     else if (activation === 'relu') x = tf.layers.reLU({name: `${name}_relu`}).apply(x);
@@ -23,7 +27,8 @@
   const makeDivisible = (v) => Math.max(8, Math.floor((v + 4) / 8) * 8);
 
   /**
-   * MobileNetV2 (alpha 1.0) as keras.applications builds it: stem conv,
+   * MobileNetV2 (alpha 1.0) as keras.applications builds it (except that its
+   * stride-2 depthwise convs pad 'same' instead of ZeroPadding2D + 'valid'): stem conv,
    * 17 inverted residual blocks (expand 1x1 conv, 3x3 depthwise, project 1x1
    * conv, each with BatchNormalization; ReLU(maxValue 6) after expand and
    * depthwise; Add when the shapes match), 1x1 conv to 1280, pooling, dense.
@@ -104,6 +109,20 @@
   }
 
   /**
+   * The model `build()` makes with every batch norm and the activation after
+   * it left out: the bench's upper bound for folding (different outputs,
+   * timing only).
+   */
+  function withoutBatchNorm(build) {
+    bare = true;
+    try {
+      return build();
+    } finally {
+      bare = false;
+    }
+  }
+
+  /**
    * Deterministic weights for every layer of `model` (nested models too):
    * kernels uniform in the Glorot range, biases small, and batch norm
    * statistics as trained networks have them (gamma around 1, beta and mean
@@ -133,7 +152,7 @@
     return model;
   }
 
-  const api = {mobileNetV2, resNetBlocks, smallCnn, randomizeWeights};
+  const api = {mobileNetV2, resNetBlocks, smallCnn, randomizeWeights, withoutBatchNorm};
   if (typeof module === 'object' && module.exports) module.exports = api;
   else root.tfbniModels = api;
 })(typeof globalThis !== 'undefined' ? globalThis : this);

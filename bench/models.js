@@ -4,7 +4,9 @@
  * block stack at 28x28x32, a small CNN at 32x32x3; batch 1) as built with tf.layers ("stock"),
  * after replaceBatchNormalization ("replace"), after foldBatchNormalization
  * ("fold") and after foldBatchNormalization({stockLayersOnly: true})
- * ("fold-stock").
+ * ("fold-stock"); and, as the upper bound of what folding can remove, the
+ * same model built without its batch norms and the activations after them
+ * ("bound: no BN, no act.": different outputs, timing only).
  *
  *   npm run build && node bench/models.js [--backend cpu|wasm|webgl|webgpu] [--reps N] [--models a,b] [--json]
  *
@@ -26,6 +28,7 @@
   const inNode = typeof module === 'object' && module.exports;
 
   const VARIANTS = ['stock', 'replace', 'fold', 'fold-stock'];
+  const BOUND = 'bound: no BN, no act.';
   const MODELS = {
     mobilenetv2: (tf, B) => B.mobileNetV2(tf, {size: 224}),
     resnet: (tf, B) => B.resNetBlocks(tf, {size: 28, width: 32}),
@@ -43,7 +46,9 @@
     const result = {backend, reps: opts.reps, models: []};
     // On cpu the fused layers run their bias + activation as one pass of their own;
     // 'fold (tf.fused)' runs the same folded model through tf.fused's cpu kernels.
-    const all = tf.getBackend() === 'cpu' ? [...VARIANTS, 'fold (tf.fused)'] : VARIANTS;
+    // 'bound: no BN, no act.' = the model without its batch norms and the
+    // activations after them: what folding could at best remove (timing only).
+    const all = [...VARIANTS, ...(tf.getBackend() === 'cpu' ? ['fold (tf.fused)'] : []), BOUND];
     result.variants = all;
     for (const name of opts.models) {
       // Built and converted on the backend measured, with the async tools
@@ -56,6 +61,7 @@
         fold: folded.model,
         'fold-stock': (await tfbni.foldBatchNormalizationAsync(stock, {stockLayersOnly: true})).model,
         'fold (tf.fused)': folded.model,
+        [BOUND]: B.randomizeWeights(tf, B.withoutBatchNorm(() => MODELS[name](tf, B)), 1),
       };
       const x = tf.randomUniform([1, ...stock.inputs[0].shape.slice(1)], -1, 1, 'float32', 5);
       const run = async (variant) => {
@@ -75,7 +81,7 @@
       peak.dispose();
       const maxDiff = {};
       const unavailable = {};
-      for (const v of all.slice(1)) {
+      for (const v of all.slice(1).filter((v) => v !== BOUND)) {
         tfbni.setFusedCpuEpilogue(v !== 'fold (tf.fused)');
         try {
           const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(models[v].predict(x), reference))));
@@ -111,7 +117,7 @@
       }
       result.models.push(row);
       x.dispose();
-      for (const v of VARIANTS) models[v].dispose();  // 'fold (tf.fused)' is models.fold
+      for (const v of [...VARIANTS, BOUND]) models[v].dispose();  // 'fold (tf.fused)' is models.fold
     }
     return result;
   }
@@ -131,8 +137,9 @@
           lines.push(`| ${row.model} | ${v} | n/a | n/a | n/a | n/a | ${row.unavailable[v]} |`);
           continue;
         }
+        const diff = v === BOUND ? 'n/a (timing only)' : r.maxRelDiff.toExponential(1);
         lines.push(`| ${row.model} | ${v} | ${r.medianMs.toFixed(1)} | ${r.minMs.toFixed(1)} | ` +
-                   `${r.speedup.toFixed(2)}x | ${r.minSpeedup.toFixed(2)}x | ${r.maxRelDiff.toExponential(1)} |`);
+                   `${r.speedup.toFixed(2)}x | ${r.minSpeedup.toFixed(2)}x | ${diff} |`);
       }
     }
     return lines.join('\n');
