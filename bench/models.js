@@ -12,7 +12,9 @@
  *
  * What is timed: model.predict(x) and reading the result (dataSync() in
  * Node, await data() in the browser), i.e. what a user waits for, output
- * allocation included. After warm-up runs, the variants run interleaved
+ * allocation included; for a model faster than 50 ms one sample is N such
+ * predictions in a row (reported per prediction), so that timer and GC noise
+ * do not decide. After warm-up runs, the variants run interleaved
  * (the order rotates each repetition); the table shows each variant's
  * median and minimum time and its speed-up over stock: the median of the
  * per-repetition ratios stock/variant (robust to load that changes during
@@ -29,6 +31,7 @@
 
   const VARIANTS = ['stock', 'replace', 'fold', 'fold-stock'];
   const BOUND = 'bound: no BN, no act.';
+  const SAMPLE_MS = 50;
   const MODELS = {
     mobilenetv2: (tf, B) => B.mobileNetV2(tf, {size: 224}),
     resnet: (tf, B) => B.resNetBlocks(tf, {size: 28, width: 32}),
@@ -64,13 +67,19 @@
         [BOUND]: B.randomizeWeights(tf, B.withoutBatchNorm(() => MODELS[name](tf, B)), 1),
       };
       const x = tf.randomUniform([1, ...stock.inputs[0].shape.slice(1)], -1, 1, 'float32', 5);
+      // One sample = `calls` predictions in a row (each read back), timed
+      // together and reported per prediction: 1 for slow models, more for
+      // fast ones so that a sample lasts about SAMPLE_MS (timer and GC noise).
+      let calls = 1;
       const run = async (variant) => {
         tfbni.setFusedCpuEpilogue(variant !== 'fold (tf.fused)');
         const start = now();
-        const y = models[variant].predict(x);
-        if (opts.readAsync) await y.data(); else y.dataSync();
-        const ms = now() - start;
-        y.dispose();
+        for (let c = 0; c < calls; c++) {
+          const y = models[variant].predict(x);
+          if (opts.readAsync) await y.data(); else y.dataSync();
+          y.dispose();
+        }
+        const ms = (now() - start) / calls;
         tfbni.setFusedCpuEpilogue(true);
         return ms;
       };
@@ -95,7 +104,9 @@
       }
       const variants = all.filter((v) => !(v in unavailable));
       reference.dispose();
-      for (let i = 0; i < opts.warmup; i++) for (const v of variants) await run(v);
+      const warm = [];
+      for (let i = 0; i < opts.warmup; i++) for (const v of variants) warm.push(await run(v));
+      calls = Math.max(1, Math.round(SAMPLE_MS / S.median(warm)));
       const times = Object.fromEntries(variants.map((v) => [v, []]));
       for (let r = 0; r < opts.reps; r++) {
         for (let k = 0; k < variants.length; k++) {
@@ -105,7 +116,7 @@
         progress(`${name} rep ${r + 1}/${opts.reps}`);
       }
       const row = {model: name, layers: tfbni.formatFoldReport(folded.report).split('\n')[0], variants: {},
-                   unavailable};
+                   unavailable, calls};
       for (const v of variants) {
         row.variants[v] = {
           medianMs: S.median(times[v]),
@@ -125,20 +136,22 @@
   function formatModelsTable(result) {
     const lines = [
       `backend ${result.backend}, batch 1, ${result.reps} interleaved repetitions; ` +
-          'speed-up = stock time / variant time (median of per-repetition ratios; ratio of minimums)',
+          'speed-up = stock time / variant time (median of per-repetition ratios; ratio of minimums); ' +
+          `ms per prediction; "×N": a sample is N predictions in a row (models faster than ${SAMPLE_MS} ms)`,
       '',
       '| model | variant | median ms | min ms | speed-up (median) | speed-up (min) | max rel. diff |',
       '|---|---|---:|---:|---:|---:|---:|',
     ];
     for (const row of result.models) {
+      const model = row.calls > 1 ? `${row.model} ×${row.calls}` : row.model;
       for (const v of result.variants) {
         const r = row.variants[v];
         if (r === undefined) {
-          lines.push(`| ${row.model} | ${v} | n/a | n/a | n/a | n/a | ${row.unavailable[v]} |`);
+          lines.push(`| ${model} | ${v} | n/a | n/a | n/a | n/a | ${row.unavailable[v]} |`);
           continue;
         }
         const diff = v === BOUND ? 'n/a (timing only)' : r.maxRelDiff.toExponential(1);
-        lines.push(`| ${row.model} | ${v} | ${r.medianMs.toFixed(1)} | ${r.minMs.toFixed(1)} | ` +
+        lines.push(`| ${model} | ${v} | ${r.medianMs.toFixed(2)} | ${r.minMs.toFixed(2)} | ` +
                    `${r.speedup.toFixed(2)}x | ${r.minSpeedup.toFixed(2)}x | ${diff} |`);
       }
     }
