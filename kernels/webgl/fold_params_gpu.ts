@@ -38,24 +38,34 @@ export function foldUniforms(epsilon: number, limit: number, marker: number): nu
   return [[epsilon], [limit], [marker]];
 }
 
-/** Writes params [4, C] packed: texel (0, c) = (s c, c+1, t c, c+1), (2, c) = halves of mean, beta. */
-export class FoldParamsPackedProgram implements GPGPUProgram {
+/** The fields both fold programs share; `main` is the body of the shader's main(). */
+abstract class FoldParamsBase implements GPGPUProgram {
   variableNames = ['gamma', 'beta', 'mean', 'variance'];
   outputShape: number[];
   userCode: string;
-  packedInputs = true;
-  packedOutput = true;
   enableShapeUniforms = useShapeUniforms(2);
   customUniforms = UNIFORMS;
 
-  constructor(channels: number) {
+  constructor(channels: number, variant: 'packed'|'unpacked', main: string) {
     this.outputShape = [4, channels];
     this.userCode = `
-      // ${PROGRAM_TAG} fold packed
+      // ${PROGRAM_TAG} fold ${variant}
       ${FOLD_FUNCTIONS}
       void main() {
         ivec2 rc = getOutputCoords();
-        int c = rc.y;
+        int c = rc.y;${main}
+      }
+    `;
+  }
+}
+
+/** Writes params [4, C] packed: texel (0, c) = (s c, c+1, t c, c+1), (2, c) = halves of mean, beta. */
+export class FoldParamsPackedProgram extends FoldParamsBase {
+  packedInputs = true;
+  packedOutput = true;
+
+  constructor(channels: number) {
+    super(channels, 'packed', `
         vec2 b = getBeta(c).xy;
         vec2 m = getMean(c).xy;
         if (rc.x == 0) {
@@ -65,34 +75,18 @@ export class FoldParamsPackedProgram implements GPGPUProgram {
           setOutput(vec4(s, foldShift(s.x, b.x, m.x), foldShift(s.y, b.y, m.y)));
         } else {
           setOutput(vec4(m * 0.5, b * 0.5));
-        }
-      }
-    `;
+        }`);
   }
 }
 
 /** Writes params [4, C] unpacked. */
-export class FoldParamsProgram implements GPGPUProgram {
-  variableNames = ['gamma', 'beta', 'mean', 'variance'];
-  outputShape: number[];
-  userCode: string;
-  enableShapeUniforms = useShapeUniforms(2);
-  customUniforms = UNIFORMS;
-
+export class FoldParamsProgram extends FoldParamsBase {
   constructor(channels: number) {
-    this.outputShape = [4, channels];
-    this.userCode = `
-      // ${PROGRAM_TAG} fold unpacked
-      ${FOLD_FUNCTIONS}
-      void main() {
-        ivec2 rc = getOutputCoords();
-        int c = rc.y;
+    super(channels, 'unpacked', `
         float s = foldScale(getGamma(c), getVariance(c));
         float y = rc.x == 0 ? s :
                   rc.x == 1 ? foldShift(s, getBeta(c), getMean(c)) :
                   rc.x == 2 ? getMean(c) * 0.5 : getBeta(c) * 0.5;
-        setOutput(y);
-      }
-    `;
+        setOutput(y);`);
   }
 }
