@@ -16,11 +16,9 @@ import type {Page} from 'playwright-core';
 
 import {BrowserSession, describeInBrowser, startBrowser, WEBGPU_FLAGS} from './helpers/browser';
 
-const SCRIPTS = [
-  '/node_modules/@tensorflow/tfjs-backend-webgpu/dist/tf-backend-webgpu.min.js',
-  '/tools/stats.js',
-  '/bench/model_builders.js',
-];
+/** The harness page with the webgpu backend loaded; the models come from the bench's builders. */
+const PAGE = '/test/browser/harness.html?backend=webgpu';
+const SCRIPTS = ['/bench/model_builders.js'];
 
 interface PageResult {
   backend: string;
@@ -115,7 +113,7 @@ describeInBrowser('the model tools on the webgpu backend in headless Chromium', 
 
   beforeAll(async () => {
     session = await startBrowser({extraFlags: WEBGPU_FLAGS});
-    page = await session.open('/test/browser/harness.html');
+    page = await session.open(PAGE);
     for (const src of SCRIPTS) await page.addScriptTag({url: session.baseUrl + src});
     result = await page.evaluate(runInPage);
   });
