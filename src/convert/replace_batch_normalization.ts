@@ -6,10 +6,10 @@
 import {serialization, Tensor, tensor1d} from '@tensorflow/tfjs-core';
 import {LayersModel, layers, LayerVariable} from '@tensorflow/tfjs-layers';
 
-import {BatchNormInferenceLayer} from '../layers/batch_norm_inference_layer';
-import {checkEpsilon} from '../util/checks';
-import {describeValue, gotEnd} from '../util/describe_value';
-import {fail} from '../util/fail';
+import {BatchNormInferenceLayer} from '../layers/batch_norm_inference/batch_norm_inference_layer';
+import {checkEpsilon} from '../../kernels/shared/checks';
+import {describeValue, gotEnd} from '../../kernels/shared/describe_value';
+import {fail} from '../../kernels/shared/fail';
 import {requireSyncReads, withPrefetchedValues} from '../util/read_values';
 import {cloneConfig, isContainer, isPlainObject, rebuilderFor, shortName} from './model_walk';
 
