@@ -34,7 +34,7 @@ async function main() {
   const dir = process.argv[2] || path.join(__dirname, 'data', 'converted_model');
   const keras = await tf.loadLayersModel(readLayersModel(dir));
 
-  const model = replaceBatchNormalization(keras);   // `keras` itself is left unchanged
+  const {model} = replaceBatchNormalization(keras);   // `keras` itself is left unchanged
   const count = (m, name) => m.layers.filter((l) => l.getClassName() === name).length;
   console.log(`layers: ${model.layers.map((l) => `${l.name}:${l.getClassName()}`).join(' ')}`);
 

@@ -10,6 +10,7 @@ export {batchNormInferenceGradConfig} from './ops/batch_norm_inference_grad';
 export {BatchNormInferenceLayer, batchNormInferenceLayer, DEFAULT_LAYER_AXIS, DEFAULT_LAYER_EPSILON, registerBatchNormInferenceLayer} from './layers/batch_norm_inference/batch_norm_inference_layer';
 export type {BatchNormInferenceLayerArgs, ChannelValues} from './layers/batch_norm_inference/batch_norm_inference_layer';
 export {replaceBatchNormalization, replaceBatchNormalizationAsync} from './convert/replace_batch_normalization';
+export type {ReplaceReport, ReplaceResult} from './convert/replace_batch_normalization';
 export {computePopulationStatistics, type LayerPopulationStatistics, type PopulationData, type PopulationProgress, type PopulationStatisticsOptions} from './convert/population_statistics';
 export {kernelConfigs, registerBatchNormInference} from './register';
 export {version} from './version';

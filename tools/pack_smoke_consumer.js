@@ -72,7 +72,7 @@ async function main() {
   const keras = tf.sequential({layers: [tf.layers.batchNormalization({inputShape: [2], epsilon: 1})]});
   keras.layers[0].setWeights([tf.tensor1d([2, 1]), tf.tensor1d([0, 1]), tf.tensor1d([1, 2]),
                               tf.tensor1d([3, 0])]);
-  const converted = tfbni.replaceBatchNormalization(keras);
+  const converted = tfbni.replaceBatchNormalization(keras).model;
   check(converted.layers[0].getClassName() === 'BatchNormInference', 'converted layer class');
   const convertedOut = Array.from(converted.predict(x).dataSync());
   check(convertedOut.every((v, i) => Math.abs(v - want[i]) < 1e-6), `converted gave [${convertedOut}]`);

@@ -175,7 +175,7 @@ export function foldBatchNormalization(model: LayersModel, options?: FoldOptions
   }
   const stockLeft = plan.left.filter((l) => /BatchNormalization/.test(l.className));
   if (!stockLayersOnly && stockLeft.length > 0) {
-    const replaced = replaceBatchNormalization(copy);
+    const replaced = replaceBatchNormalization(copy).model;
     disposeModel(copy);
     copy = replaced;
   }
