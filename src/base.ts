@@ -14,6 +14,7 @@ export type {ReplaceReport, ReplaceResult} from './convert/replace_batch_normali
 export {computePopulationStatistics, type LayerPopulationStatistics, type PopulationData, type PopulationProgress, type PopulationStatisticsOptions} from './convert/population_statistics';
 export {kernelConfigs, registerBatchNormInference} from './register';
 export {version} from './version';
+export {fileSystem} from './io/file_system';
 export {foldBatchNormalization, foldBatchNormalizationAsync} from './convert/fold_batch_normalization';
 export type {FoldOptions} from './convert/fold_batch_normalization';
 export {formatFoldReport} from './convert/fold_report';
