@@ -93,6 +93,7 @@ export async function nodeModules(): Promise<NodeModules> {
 
 /** What a stat says a path is, for "X is <kind>, not a regular file". */
 function kindOf(stat: FsModule.Stats): string {
+  if (stat.isFile()) return 'a file';
   if (stat.isDirectory()) return 'a folder';
   if (stat.isFIFO()) return 'a FIFO (named pipe)';
   if (stat.isCharacterDevice()) return 'a character device';
