@@ -5,7 +5,7 @@
  * hidden folder that takes the output's place only when complete and only
  * after the written model loads back (checkLoadsBack).
  */
-import {io, Tensor, tensor, tidy} from '@tensorflow/tfjs-core';
+import {engine, io, Tensor, tensor, tidy} from '@tensorflow/tfjs-core';
 import {LayersModel, loadLayersModel} from '@tensorflow/tfjs-layers';
 
 import {fileSystem} from '../io/file_system';
@@ -82,9 +82,12 @@ export async function checkLoadsBack(dir: string, expected: LayersModel, outDir:
       `the model written for ${escapeControls(outDir)} ${what}; nothing was written. This is a bug in ` +
       `tfjs-batchnorm-inference: please report it with the model`);
   let loaded: LayersModel;
+  const variables = new Set(Object.keys(engine().registeredVariables));
   try {
     loaded = await loadLayersModel(fileSystem(dir));
   } catch (e) {
+    // A load that fails half way leaves the variables of the layers it built.
+    for (const [name, v] of Object.entries(engine().registeredVariables)) if (!variables.has(name)) v.dispose();
     throw problem(`does not load back (${escapeControls((e as Error).message.split('\n')[0])})`);
   }
   try {
