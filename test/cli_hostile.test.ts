@@ -293,6 +293,8 @@ describe('CLI: the output', () => {
         [tf.tensor1d([1, 2, 3, 4]), tf.tensor1d([0, 1, 0, -1]), tf.tensor1d([0.5, 0, -0.5, 1]), tf.tensor1d([1, 2, 3, 4])]));
     const dir = path.join(tmp, 'separable');
     await model.save(fileSystem(dir));
+    // tfjs-layers' getConfig drops depthMultiplier (4.22); the Keras converter writes it: put it back.
+    editJSON(dir, (j) => { j.modelTopology.config.layers[0].config.depth_multiplier = 2; });
     const out = path.join(tmp, 'o_separable');
     const r = run('fold', dir, out);
     expect(r.signal).toBeNull();
@@ -308,7 +310,7 @@ describe('CLI: the output', () => {
     } else {
       expect(r.code).toBe(1);
       expect(r.stderr.trimEnd()).toMatch(new RegExp(
-          `^${TOOL}: (the model written for ${out} does not load back \\(.*\\); nothing was written|cannot load)`));
+          `^${TOOL}: the model written for ${out} does not load back \\(.*\\); nothing was written`));
       expect(fs.existsSync(out)).toBe(false);
     }
     model.dispose();
