@@ -275,6 +275,22 @@ describe('fileSystem: errors name the file', () => {
     }
   });
 
+  it('a layers topology tfjs-layers would loop on (a cycle) is refused by load() itself', async () => {
+    // load() only, not tf.loadLayersModel: were the check gone, this resolves (and fails) instead of hanging.
+    const dir = await savedModel('cycle');
+    editJSON(dir, (j) => {
+      const [, dense, bn] = [null, ...j.modelTopology.config.layers];
+      j.modelTopology = {class_name: 'Model', config: {name: 'loop', input_layers: [['dense', 0, 0]],
+                                                       output_layers: [['bn', 0, 0]], layers: [
+        {...dense, name: 'dense', inbound_nodes: [[['bn', 0, 0, {}]]]},
+        {...bn, name: 'bn', inbound_nodes: [[['dense', 0, 0, {}]]]},
+      ]}};
+    });
+    expect(await rejection(fileSystem(dir).load!())).toBe(
+        `${E}: ${path.join(dir, 'model.json')}: the layers of model 'loop' call each other in a cycle: ` +
+        `'dense' -> 'bn' -> 'dense'; a model's layers must form a graph without cycles`);
+  });
+
   it('control characters from the file are escaped in messages', async () => {
     const dir = await savedModel('escapes');
     editJSON(dir, (j) => { j.weightsManifest[0].weights[0] = {name: '\u001b[2J\u0007fake OK\n', dtype: 'float32'}; });

@@ -6,7 +6,7 @@
  *
  * reads a tfjs layers model (model.json and its weight shards, through the
  * checks of fileSystem: only regular files inside the model's folder, only
- * the bytes the manifest declares), checks its topology, folds its batch
+ * the bytes the manifest declares, a topology tfjs can load), folds its batch
  * norms (foldBatchNormalization), writes the folded model to out-dir once
  * it loads back, and prints what was done. Exits 1 with a one-line message
  * for files it cannot use, 2 for a wrong command line. Text from the model
@@ -21,7 +21,6 @@ import {foldBatchNormalization, formatFoldReport, version} from '../index';
 import type {FoldReport} from '../index';
 import {escapeControls} from '../io/quote';
 import {checkLoadsBack, CliError, isGraphModel, readModel, writeModel} from './model_files';
-import {checkLayersTopology, TopologyError} from './topology_check';
 
 const TOOL = 'tfjs-batchnorm-inference';
 const USAGE = `usage: ${TOOL} fold <model.json> <out-dir> [--stock-layers-only]
@@ -114,12 +113,6 @@ async function fold(args: Args): Promise<string> {
     throw new CliError(`${shown} is a GraphModel, which has no layers to fold; convert the ` +
                        `Keras model with tensorflowjs_converter --output_format tfjs_layers_model`);
   }
-  try {
-    checkLayersTopology(artifacts.modelTopology, shown);
-  } catch (e) {
-    if (e instanceof TopologyError) throw new CliError(e.message);
-    throw e;
-  }
   let model;
   try {
     model = await quietly(() => loadLayersModel(io.fromMemory(artifacts)));
@@ -127,7 +120,12 @@ async function fold(args: Args): Promise<string> {
     throw new CliError(`cannot load ${shown} as a layers model: ${(e as Error).message.split('\n')[0]}`);
   }
   try {
-    const {model: folded, report} = foldBatchNormalization(model, {stockLayersOnly: args.stockLayersOnly});
+    let folded, report;
+    try {
+      ({model: folded, report} = foldBatchNormalization(model, {stockLayersOnly: args.stockLayersOnly}));
+    } catch (e) {
+      throw new CliError(`cannot fold ${shown}: ${(e as Error).message.split('\n')[0]}`);
+    }
     try {
       let written = 0;
       await folded.save(io.withSaveHandler(async (out) => {

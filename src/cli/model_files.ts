@@ -9,7 +9,7 @@ import {engine, io, Tensor, tensor, tidy} from '@tensorflow/tfjs-core';
 import {LayersModel, loadLayersModel} from '@tensorflow/tfjs-layers';
 
 import {fileSystem} from '../io/file_system';
-import {ModelFileError, ModelFiles, nodeModules, readModelFiles, writeModelFiles} from '../io/model_folder';
+import {isGraphModelJSON, ModelFileError, ModelFiles, nodeModules, readModelFiles, writeModelFiles} from '../io/model_folder';
 import {escapeControls} from '../io/quote';
 
 /** Errors the CLI prints as one line (no stack): bad files, not bugs. */
@@ -31,8 +31,7 @@ export function readModel(input: string): Promise<ModelFiles> {
 
 /** Whether model.json holds a GraphModel (tfjs-converter's format) rather than a layers model. */
 export function isGraphModel(artifacts: io.ModelArtifacts): boolean {
-  const topology = artifacts.modelTopology as {node?: unknown};
-  return artifacts.format === 'graph-model' || Array.isArray(topology?.node);
+  return isGraphModelJSON(artifacts);
 }
 
 /**

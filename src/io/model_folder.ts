@@ -17,6 +17,8 @@
  *   open (a FIFO would block the open or the read forever); the open uses
  *   O_NONBLOCK and O_NOFOLLOW, and the opened descriptor is checked again,
  *   so a file swapped after the check cannot hang the reader either;
+ * - a layers model's topology is checked (src/io/layers_topology.ts) so that
+ *   tfjs-layers' deserializer cannot loop forever on it;
  * - each manifest group is read up to the bytes its weights declare (plus
  *   one, to tell a long shard): a shard that is longer or shorter is an
  *   error naming it, never a silent misalignment or an unbounded read.
@@ -29,6 +31,7 @@ import {io} from '@tensorflow/tfjs-core';
 import type * as FsModule from 'fs';
 import type * as PathModule from 'path';
 
+import {checkLayersTopology, TopologyError} from './layers_topology';
 import {escapeControls, quoteText} from './quote';
 
 const WHO = 'fileSystem';
@@ -216,6 +219,12 @@ function storedBytes(spec: unknown, shownJson: string): number|undefined {
   return size * bytes;
 }
 
+/** Whether a model.json holds a GraphModel (tfjs-converter's format) rather than a layers model. */
+export function isGraphModelJSON(json: {format?: unknown, modelTopology?: unknown}): boolean {
+  const topology = json.modelTopology as {node?: unknown}|null|undefined;
+  return json.format === 'graph-model' || Array.isArray(topology?.node);
+}
+
 /** A model read from disk: the artifacts, and the bytes of the files read. */
 export interface ModelFiles {
   artifacts: io.ModelArtifacts;
@@ -262,6 +271,14 @@ export function readModelFiles(node: NodeModules, target: string): ModelFiles {
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json) || json.modelTopology == null) {
     refuse(`${shownJson} has no modelTopology: it is not a tfjs model.json`);
+  }
+  if (!isGraphModelJSON(json)) {
+    try {
+      checkLayersTopology(json.modelTopology, shownJson);
+    } catch (e) {
+      if (e instanceof TopologyError) refuse(e.message);
+      throw e;
+    }
   }
   const manifest = (json.weightsManifest ?? []) as unknown;
   if (!Array.isArray(manifest)) refuse(`${shownJson} has a weightsManifest that is not a list`);

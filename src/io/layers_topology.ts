@@ -1,6 +1,7 @@
 /**
  * Checks a layers model's topology (as written in model.json) before
- * tfjs-layers deserializes it. tfjs-layers' `Container.fromConfig` queues
+ * tfjs-layers deserializes it (readModelFiles does, for fileSystem and the
+ * CLI). tfjs-layers' `Container.fromConfig` queues
  * every layer call and retries it until its inputs exist: a call whose input
  * layer is missing, whose node index never comes, or that waits on itself
  * through a cycle is retried forever (100% CPU, no error). Duplicate layer
@@ -15,7 +16,7 @@
  * ends (a layer's node k exists once k calls of it are done, whichever they
  * are). Real Keras configs pass: their nodes are numbered in creation order.
  */
-import {quoteText} from '../io/quote';
+import {quoteText} from './quote';
 
 type Dict = Record<string, unknown>;
 
@@ -43,11 +44,12 @@ function layerList(className: unknown, config: unknown): unknown[]|undefined {
 
 /**
  * Nodes a layer has before any call in the config: an InputLayer and a
- * built model (functional, or Sequential with layers) make one on creation.
+ * built model (functional, or Sequential with layers; a class of its own
+ * whose config lists layers counts as a model) make one on creation.
  */
 function initialNodes(className: unknown, config: unknown): number {
   if (className === 'InputLayer') return 1;
-  const list = layerList(className, config);
+  const list = layerList(className, config) ?? (isDict(config) && Array.isArray(config.layers) ? config.layers : undefined);
   return list !== undefined && (className !== SEQUENTIAL || list.length > 0) ? 1 : 0;
 }
 
