@@ -14,6 +14,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 
 import {batchNormInferenceLayer, fileSystem} from '../src';
+import {escapeControls} from '../src/io/quote';
 import {makeTempDir, removeDir} from './helpers/fs_io';
 import {expectNoLeaks, memorySnapshot} from './helpers/leaks';
 
@@ -193,6 +194,37 @@ describe('fileSystem: save and load', () => {
     expect(Array.from(y)).toEqual([-3.5, -5, 8, 10]);
     graph.dispose();
     expect(memorySnapshot()).toEqual(before);
+  });
+});
+
+describe('fileSystem: string weights (no declared size)', () => {
+  it('a graph model group holding a string weight is read as its file\'s size says', async () => {
+    const dir = path.join(tmp, 'strings');
+    fs.mkdirSync(dir);
+    // tfjs's string encoding: per element a 4-byte little-endian length, then the bytes.
+    const parts = ['ab', 'xyz'].map((t) => {
+      const len = Buffer.alloc(4);
+      len.writeUInt32LE(t.length);
+      return Buffer.concat([len, Buffer.from(t)]);
+    });
+    fs.writeFileSync(path.join(dir, 'w'), Buffer.concat(parts));
+    fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify({
+      format: 'graph-model', modelTopology: {node: []},
+      weightsManifest: [{paths: ['w'], weights: [{name: 'keys', shape: [2], dtype: 'string'}]}],
+    }));
+    const artifacts = await fileSystem(dir).load!();
+    expect(artifacts.weightSpecs).toEqual([{name: 'keys', shape: [2], dtype: 'string'}]);
+    expect(Buffer.from(artifacts.weightData as ArrayBuffer)).toEqual(Buffer.concat(parts));
+    expect(artifacts.format).toBe('graph-model');
+  });
+});
+
+describe('escapeControls (every message quoting file text)', () => {
+  it('escapes C0, DEL, C1, line separators and bidi marks; keeps newlines only when asked', () => {
+    expect(escapeControls('a\u001b[2Jb\u0007\u007f\u009b\u2028\u202e\u2066\tc\nd')).toBe(
+        'a\\x1b[2Jb\\x07\\x7f\\x9b\\u2028\\u202e\\u2066\\x09c\\x0ad');
+    expect(escapeControls('line 1\nline\u001b 2', true)).toBe('line 1\nline\\x1b 2');
+    expect(escapeControls('plain ascii, ünïcödé ✓')).toBe('plain ascii, ünïcödé ✓');
   });
 });
 
