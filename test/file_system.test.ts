@@ -219,6 +219,35 @@ describe('fileSystem: string weights (no declared size)', () => {
   });
 });
 
+describe('fileSystem: reaching Node\'s fs', () => {
+  it('without process.getBuiltinModule (Node < 20.16) it imports fs; outside Node it says what to use', async () => {
+    const dir = await savedModel('old_node');
+    const proc = process as unknown as {getBuiltinModule?: unknown};
+    const saved = proc.getBuiltinModule;
+    proc.getBuiltinModule = undefined;
+    try {
+      const artifacts = await fileSystem(dir).load!();
+      expect((artifacts.weightSpecs ?? []).map((w) => w.name)).toEqual(
+          ['dense/kernel', 'dense/bias', 'bn/gamma', 'bn/beta', 'bn/moving_mean', 'bn/moving_variance']);
+    } finally {
+      proc.getBuiltinModule = saved;
+    }
+    // No process at all (a browser): load() rejects before touching anything.
+    const global = globalThis as {process?: unknown};
+    const real = global.process;
+    let pending: Promise<unknown>;
+    global.process = undefined;
+    try {
+      pending = fileSystem(dir).load!();
+    } finally {
+      global.process = real;
+    }
+    expect(await rejection(pending)).toBe(
+        `${E}: reads and writes files with Node.js, which this environment does not have; in a browser, ` +
+        'load a model with tf.loadLayersModel(url) or tf.io.browserFiles(files).');
+  });
+});
+
 describe('escapeControls (every message quoting file text)', () => {
   it('escapes C0, DEL, C1, line separators and bidi marks; keeps newlines only when asked', () => {
     expect(escapeControls('a\u001b[2Jb\u0007\u007f\u009b\u2028\u202e\u2066\tc\nd')).toBe(
