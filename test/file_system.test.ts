@@ -373,6 +373,9 @@ describe('fileSystem: errors name the file', () => {
     expect(await rejection(model.save(fileSystem(file)))).toBe(
         `${E}: the output path ${file} exists and is a file, not a folder`);
     expect(fs.readdirSync(real)).toEqual([]);
+    // A parent that cannot be made (a file in the way).
+    expect(await rejection(model.save(fileSystem(path.join(file, 'sub', 'out'))))).toBe(
+        `${E}: cannot write the model to ${path.join(file, 'sub', 'out')}: a part of the path is not a folder`);
     expect(() => fileSystem('' as string)).toThrow(`${E}: path must be a model.json or a folder, but got ''.`);
     expect(() => fileSystem(3 as unknown as string)).toThrow(`${E}: path must be a model.json or a folder, but got 3.`);
     model.dispose();

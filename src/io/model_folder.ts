@@ -181,7 +181,12 @@ function weightFile(node: NodeModules, folder: string, realFolder: string, file:
     refuse(`the weight file ${shown} is a symbolic link (or in a linked folder) to ` +
            `${escapeControls(real)}, outside the model's folder; copy the file into the folder instead`);
   }
-  const stat = fs.statSync(real);
+  let stat: FsModule.Stats;
+  try {
+    stat = fs.statSync(real);
+  } catch (e) {
+    return refuse(`cannot read the weight file ${shown}: ${why(e)}`);
+  }
   if (!stat.isFile()) refuse(`cannot read the weight file ${shown}: it is ${kindOf(stat)}, not a regular file`);
   return {real, shown};
 }
@@ -443,11 +448,15 @@ export async function writeModelFiles(node: NodeModules, target: string, artifac
             `the output directory ${shown} exists and is not empty; choose a new directory`);
       }
     }
-  } else {
-    fs.mkdirSync(parent, {recursive: true});
   }
-  removeStaleTemps(node, parent, path.basename(full));
-  const temp = fs.mkdtempSync(path.join(parent, `.${path.basename(full)}.tmp-${process.pid}-`));
+  let temp: string;
+  try {
+    if (existing === undefined) fs.mkdirSync(parent, {recursive: true});
+    removeStaleTemps(node, parent, path.basename(full));
+    temp = fs.mkdtempSync(path.join(parent, `.${path.basename(full)}.tmp-${process.pid}-`));
+  } catch (e) {
+    return refuse(`cannot write the model to ${shown}: ${why(e)}`);
+  }
   try {
     const parts = artifacts.weightData == null ? [] :
         Array.isArray(artifacts.weightData) ? artifacts.weightData : [artifacts.weightData];
