@@ -1,7 +1,7 @@
 /**
  * The cpu kernel's two paths and the shared SIMD core: the committed bytes
  * are the .wat compiled by wabt (plain and shared memory); the core runs on
- * an imported memory, plain or shared, in place or out of place, bit-identical
+ * an imported memory, plain or shared, out of place at any offset, bit-identical
  * to the JS loop; the op gives the same bits with TFBNI_CPU_WASM on and off on
  * every shared case and on large inputs in every layout; the flag is
  * registered lazily and silently; without WebAssembly SIMD the kernel falls
@@ -17,7 +17,7 @@ import {batchNormInference as cpuKernel, CPU_WASM_FLAG, registerCpuWasmFlag} fro
 import {batchNormSimd, CHUNK, MAX_TABLE_BYTES, MEMORY_PAGES, MIN_SIMD_SIZE, simdAvailable, simdLayoutFor, simdMemoryBytes} from '../kernels/cpu/batch_norm_simd';
 import {channelBlocks} from '../kernels/shared/channel_params';
 import {channelTerms, roundedBatchNorm} from '../kernels/shared/rounded_batch_norm';
-import {BLOCK, CoreLayout, instantiateBatchNormCore, periodOf, runCore, runInBlocks, tableBytes, writeTable} from '../kernels/shared/simd/batch_norm_core';
+import {BLOCK, CoreLayout, ENTRY_BYTES, instantiateBatchNormCore, periodOf, runCore, runInBlocks, tableBytes, writeTable} from '../kernels/shared/simd/batch_norm_core';
 import {BATCH_NORM_CORE_WASM, BATCH_NORM_CORE_WASM_SHARED} from '../kernels/shared/simd/batch_norm_core_wasm';
 import {bundleSync} from './helpers/bundle';
 import {loadCases, prng} from './helpers/cases';
@@ -54,7 +54,7 @@ function jsLoop(d: Float32Inputs): Float32Array {
 function layoutsFor(channels: number, inner: number): CoreLayout[] {
   const layouts: CoreLayout[] = [{kind: 'runs', channels, inner}];
   const period = periodOf(channels, inner);
-  if (24 * period <= MAX_TABLE_BYTES) layouts.push({kind: 'periodic', period, channels, inner});
+  if (ENTRY_BYTES * period <= MAX_TABLE_BYTES) layouts.push({kind: 'periodic', period, channels, inner});
   return layouts;
 }
 
@@ -111,7 +111,7 @@ describe('the SIMD core on an imported memory (as the wasm backend uses it)', ()
         f32.set(d.x, xPtr / 4);
         f32.fill(7, yPtr / 4, yPtr / 4 + n + 13);  // a sentinel past the end too
         writeTable(memory, tablePtr, layout, terms);
-        expect(tableBytes(layout)).toBe(24 * (layout.kind === 'runs' ? channels : periodOf(channels, inner)));
+        expect(tableBytes(layout)).toBe(ENTRY_BYTES * (layout.kind === 'runs' ? channels : periodOf(channels, inner)));
         // blocks: for periodic, starting at multiples of the period
         const block = layout.kind === 'periodic' ? layout.period : 101;
         const out = new Float32Array(n);
@@ -278,7 +278,7 @@ describe('large random inputs: the op gives the same bits with TFBNI_CPU_WASM on
     // V8 slows every typed-array access in the process once any ArrayBuffer
     // has been detached, so the memory is fixed: a chunk and the largest table.
     expect(simdMemoryBytes()).toBe(MEMORY_PAGES * 65536);
-    expect(MEMORY_PAGES * 65536).toBe(CHUNK * 4 + MAX_TABLE_BYTES);
+    expect(MEMORY_PAGES * 65536).toBe(CHUNK * 8 + MAX_TABLE_BYTES);
   });
 });
 

@@ -41,7 +41,7 @@ import {cachedTerms} from '../shared/channel_terms_cache';
 import {wasmHeap} from './wasm_heap';
 
 /**
- * Largest per-call table: a periodic table of up to 10922 positions, or a
+ * Largest per-call table: a periodic table of up to 8192 positions, or a
  * runs table of as many channels (beyond that, the JS loop).
  */
 export const MAX_TABLE_BYTES = 262144;

@@ -19,12 +19,12 @@
  *
  * runCore computes elements [start, start + n) of x laid out as outer x
  * channels x inner (element i has channel floor(i / inner) mod channels), x's
- * element `start` at byte xPtr, the output's at yPtr (yPtr === xPtr: in
- * place; else no overlap). It returns true when some element was flagged:
- * the block's float32 outputs are then correct except the flagged ones, which
- * recheckRange (kernels/shared/rounded_batch_norm.ts) finds and rounds
- * exactly, reading x (which an in-place call has overwritten: pass the
- * original). Small blocks keep a re-check cheap.
+ * element `start` at byte xPtr, the output's at yPtr (not overlapping x: a
+ * group that fails the certificate is computed again from x). It returns
+ * true when some element was flagged: the block's float32 outputs are then
+ * correct except the flagged ones, which recheckRange
+ * (kernels/shared/rounded_batch_norm.ts) finds and rounds exactly, reading x.
+ * Small blocks keep a re-check cheap.
  *
  * Or all of it at once, for x and y already in the memory (the wasm backend):
  *
@@ -53,18 +53,38 @@ export interface BatchNormCore {
 
 /**
  * periodic: the channel pattern of one outer slab (channels * inner elements)
- * repeated to `period` elements, a multiple of 16, tabled per position (24
- * bytes each): 16 elements per SIMD step whatever the number of channels.
- * runs: one table entry per channel (24 bytes); runs of `inner` elements, 4
- * per SIMD step. See coreLayoutFor.
+ * repeated to `period` elements, a multiple of 16, tabled per position
+ * (ENTRY_BYTES each): 16 elements per SIMD step whatever the number of
+ * channels. runs: one table entry per channel (ENTRY_BYTES); runs of `inner`
+ * elements, 4 per SIMD step. See coreLayoutFor.
  */
 export type CoreLayout =
     {kind: 'periodic', period: number, channels: number, inner: number}|
     {kind: 'runs', channels: number, inner: number};
 // (channels and inner ride along in both: recheckRange needs them)
 
-/** Bytes per table entry: m, s, b as float64. */
-const ENTRY_BYTES = 24;
+/**
+ * Bytes per table entry: m, s, b as float64, then the certificate's words
+ * (batch_norm_core.wat): a periodic pair of positions holds 2 m, 2 s, 2 b
+ * and four i32, a runs channel m, s, b and two i32.
+ */
+export const ENTRY_BYTES = 32;
+/** The certificate's low-word threshold (the band around a float32 boundary). */
+const LOW_WORD_THRESHOLD = 0x80004001 | 0;
+const words = new DataView(new ArrayBuffer(8));
+
+/**
+ * The certificate's high-word threshold for a channel with shift b:
+ * 0x100000 + hi(L) rounded up, L = max(|b| 2^-9, 2^-126), so that a v passing
+ * it has |v| >= L (rounded_batch_norm.ts, "The SIMD certificate"); capped so
+ * that infinite and NaN v still fail. A non-finite b fails every element.
+ */
+export function certificateWord(b: number): number {
+  if (!Number.isFinite(b)) return 0x7fffffff;
+  words.setFloat64(0, Math.max(Math.abs(b) * 2 ** -9, 2 ** -126));
+  return 0x100000 + Math.min(words.getUint32(0) + 1, 0x7fefffff);
+}
+
 /**
  * Runs at least this long take the runs loop even where a periodic table
  * would fit: a long run needs no table walk.
@@ -143,22 +163,27 @@ export function writeTable(
     memory: WebAssembly.Memory, tablePtr: number, layout: CoreLayout, terms: ChannelTerms): void {
   const {m, s, b} = terms;
   const f64 = new Float64Array(memory.buffer, tablePtr, tableBytes(layout) / 8);
+  const i32 = new Int32Array(memory.buffer, tablePtr, tableBytes(layout) / 4);
   if (layout.kind === 'runs') {
-    for (let c = 0, at = 0; c < layout.channels; c++, at += 3) {
+    for (let c = 0, at = 0; c < layout.channels; c++, at += 4) {
       f64[at] = m[c];
       f64[at + 1] = s[c];
       f64[at + 2] = b[c];
+      i32[2 * at + 6] = LOW_WORD_THRESHOLD;
+      i32[2 * at + 7] = certificateWord(b[c]);
     }
     return;
   }
   // position j of the pattern has channel floor((j mod slab) / inner); per
-  // pair of positions: 2 m, 2 s, 2 b
+  // pair of positions: 2 m, 2 s, 2 b, then 4 words
   const {period, channels, inner} = layout;
-  for (let j = 0, c = 0, k = 0, at = 0; j < period; j += 2, at += 6) {
+  for (let j = 0, c = 0, k = 0, at = 0; j < period; j += 2, at += 8) {
     for (let lane = 0; lane < 2; lane++) {
       f64[at + lane] = m[c];
       f64[at + 2 + lane] = s[c];
       f64[at + 4 + lane] = b[c];
+      i32[2 * at + 12 + 2 * lane] = LOW_WORD_THRESHOLD;
+      i32[2 * at + 13 + 2 * lane] = certificateWord(b[c]);
       if (++k === inner) {
         k = 0;
         if (++c === channels) c = 0;
