@@ -17,7 +17,7 @@
  *     [128 KiB, 640 KiB)     the current call's table (ENTRY_BYTES per entry)
  */
 import {ChannelTerms, recheckRange} from '../shared/rounded_batch_norm';
-import {BatchNormCore, CoreLayout, coreLayoutFor, ENTRY_BYTES, instantiateBatchNormCore, runCore, writeTable} from '../shared/simd/batch_norm_core';
+import {BatchNormCore, CoreLayout, coreLayoutFor, ENTRY_BYTES, instantiateBatchNormCore, runCore, tableImage} from '../shared/simd/batch_norm_core';
 
 /** Elements per chunk: 64 KiB of float32, well inside L2. */
 export const CHUNK = 16384;
@@ -36,6 +36,8 @@ export const MIN_SIMD_SIZE = 128;
 
 /** undefined: not tried yet; null: unavailable in this process. */
 let core: BatchNormCore|null|undefined;
+/** The table image in the memory now (a call with the same one skips the copy). */
+let tableInMemory: Uint8Array|null = null;
 
 function getCore(): BatchNormCore|null {
   if (core === undefined) {
@@ -74,7 +76,11 @@ export function batchNormSimd(
     layout: CoreLayout, x: Float32Array, out: Float32Array, terms: ChannelTerms): boolean {
   const c = getCore();
   if (c === null) return false;
-  writeTable(c.memory, TABLE, layout, terms);
+  const image = tableImage(layout, terms);
+  if (image !== tableInMemory) {
+    new Uint8Array(c.memory.buffer, TABLE, image.length).set(image);
+    tableInMemory = image;
+  }
   const xChunk = new Float32Array(c.memory.buffer, X_CHUNK, CHUNK);
   const yChunk = new Float32Array(c.memory.buffer, Y_CHUNK, CHUNK);
   // periodic: whole patterns per chunk, so each starts at position 0

@@ -158,12 +158,41 @@ export function coreLayoutFor(
   return runsFit ? runs : null;
 }
 
+/** Each ChannelTerms' table images, by layout: built once per statistics and layout. */
+const images = new WeakMap<ChannelTerms, Map<string, Uint8Array>>();
+
+function layoutKey(layout: CoreLayout): string {
+  return layout.kind === 'runs' ? `runs ${layout.channels}` :
+                                  `periodic ${layout.period} ${layout.channels} ${layout.inner}`;
+}
+
+/**
+ * The bytes of the layout's table of `terms` (tableBytes(layout) of them),
+ * built on first use and kept with the terms (channel_terms_cache.ts keeps
+ * the terms per statistics tensors), so a call with the same statistics
+ * copies the table instead of building it.
+ */
+export function tableImage(layout: CoreLayout, terms: ChannelTerms): Uint8Array {
+  let byLayout = images.get(terms);
+  if (byLayout === undefined) images.set(terms, byLayout = new Map());
+  const key = layoutKey(layout);
+  let image = byLayout.get(key);
+  if (image === undefined) byLayout.set(key, image = buildTable(layout, terms));
+  return image;
+}
+
 /** Writes the layout's table of `terms` at byte tablePtr (8-aligned) of memory. */
 export function writeTable(
     memory: WebAssembly.Memory, tablePtr: number, layout: CoreLayout, terms: ChannelTerms): void {
+  const image = tableImage(layout, terms);
+  new Uint8Array(memory.buffer, tablePtr, image.length).set(image);
+}
+
+function buildTable(layout: CoreLayout, terms: ChannelTerms): Uint8Array {
   const {m, s, b} = terms;
-  const f64 = new Float64Array(memory.buffer, tablePtr, tableBytes(layout) / 8);
-  const i32 = new Int32Array(memory.buffer, tablePtr, tableBytes(layout) / 4);
+  const bytes = new ArrayBuffer(tableBytes(layout));
+  const f64 = new Float64Array(bytes);
+  const i32 = new Int32Array(bytes);
   if (layout.kind === 'runs') {
     for (let c = 0, at = 0; c < layout.channels; c++, at += 4) {
       f64[at] = m[c];
@@ -172,7 +201,7 @@ export function writeTable(
       i32[2 * at + 6] = LOW_WORD_THRESHOLD;
       i32[2 * at + 7] = certificateWord(b[c]);
     }
-    return;
+    return new Uint8Array(bytes);
   }
   // position j of the pattern has channel floor((j mod slab) / inner); per
   // pair of positions: 2 m, 2 s, 2 b, then 4 words
@@ -190,6 +219,7 @@ export function writeTable(
       }
     }
   }
+  return new Uint8Array(bytes);
 }
 
 /**
