@@ -164,11 +164,33 @@ describe('the SIMD core on an imported memory (as the wasm backend uses it)', ()
     writeTable(memory, 64, layout, channelTerms([1], [1], [0], [0], 64));
     const f32 = new Float32Array(memory.buffer);
     f32.set([2, 2], 0);  // 1.25 twice
-    expect(runCore(core, layout, 0, 0, 0, 2, 64)).toBe(false);
-    expect(Array.from(f32.subarray(0, 2))).toEqual([1.25, 1.25]);
+    expect(runCore(core, layout, 0, 8, 0, 2, 64)).toBe(false);
+    expect(Array.from(f32.subarray(2, 4))).toEqual([1.25, 1.25]);
     f32.set([2, 2 ** -21], 0);  // 1.25 and 1 + 2^-24, a tie between float32 neighbours
-    expect(runCore(core, layout, 0, 0, 0, 2, 64)).toBe(true);
+    expect(runCore(core, layout, 0, 8, 0, 2, 64)).toBe(true);
   });
+
+  // The SIMD steps certify most elements without the float64 bound; an
+  // element near a float32 boundary (here exactly on one) must fail that
+  // certificate, so that its group is computed again with the bound and flagged.
+  for (const layout of [{kind: 'runs', channels: 1, inner: 32}, {kind: 'periodic', period: 16, channels: 1, inner: 1}] as CoreLayout[]) {
+    it(`${layout.kind}: a tie inside a SIMD step fails the certificate and is flagged`, () => {
+      const memory = new WebAssembly.Memory({initial: 1});
+      const core = instantiateBatchNormCore(memory)!;
+      writeTable(memory, 1024, layout, channelTerms([1], [1], [0], [0], 64));
+      const f32 = new Float32Array(memory.buffer);
+      const x = Float32Array.from({length: 32}, (_, i) => 2 + i / 8);  // y = x / 8 + 1: no tie
+      f32.set(x, 0);
+      expect(runCore(core, layout, 0, 128, 0, 32, 1024)).toBe(false);
+      expect(Array.from(f32.subarray(32, 64))).toEqual(Array.from(x, (v) => v / 8 + 1));
+      for (const at of [0, 5, 17, 30]) {
+        x[at] = 2 ** -21;  // 1 + 2^-24: on the boundary between 1 and 1 + 2^-23
+        f32.set(x, 0);
+        expect([at, runCore(core, layout, 0, 128, 0, 32, 1024)]).toEqual([at, true]);
+        x[at] = 2;
+      }
+    });
+  }
 });
 
 describe('every shared case: the SIMD core in each layout, the op both ways, all bit-identical ' +
