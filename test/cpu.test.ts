@@ -17,7 +17,7 @@ import {batchNormInference as cpuKernel, CPU_WASM_FLAG, registerCpuWasmFlag} fro
 import {batchNormSimd, CHUNK, MAX_TABLE_BYTES, MEMORY_PAGES, MIN_SIMD_SIZE, simdAvailable, simdLayoutFor, simdMemoryBytes} from '../kernels/cpu/batch_norm_simd';
 import {channelBlocks} from '../kernels/shared/channel_params';
 import {channelTerms, roundedBatchNorm} from '../kernels/shared/rounded_batch_norm';
-import {BLOCK, CoreLayout, ENTRY_BYTES, instantiateBatchNormCore, periodOf, runCore, runInBlocks, tableBytes, writeTable} from '../kernels/shared/simd/batch_norm_core';
+import {BLOCK, CoreLayout, ENTRY_BYTES, instantiateBatchNormCore, periodOf, runCore, runBlocks, tableBytes, writeTable} from '../kernels/shared/simd/batch_norm_core';
 import {BATCH_NORM_CORE_WASM, BATCH_NORM_CORE_WASM_SHARED} from '../kernels/shared/simd/batch_norm_core_wasm';
 import {bundleSync} from './helpers/bundle';
 import {loadCases, prng} from './helpers/cases';
@@ -129,7 +129,7 @@ describe('the SIMD core on an imported memory (as the wasm backend uses it)', ()
   }
 
   for (const layout of layoutsFor(4, 1)) {
-    it(`runInBlocks, ${layout.kind}: several blocks, flagged elements rounded exactly`, () => {
+    it(`runBlocks, ${layout.kind}: several blocks, flagged elements rounded exactly`, () => {
       // channels-last, 4 channels; channel 3 gives exact ties (see randomInputs)
       const e = randomInputs([BLOCK / 2 + 3, 4], 1, 5);
       for (let i = 3; i < e.x.length; i += 4) e.x[i] = 2 + 2 ** -22 * (i % 5);
@@ -141,11 +141,12 @@ describe('the SIMD core on an imported memory (as the wasm backend uses it)', ()
       const tablePtr = yPtr + 4 * size;
       new Float32Array(memory.buffer, xPtr, size).set(e.x);
       const t = channelTerms(e.gamma, e.beta, e.mean, e.variance, e.epsilon);
-      runInBlocks(core, layout, t, xPtr, yPtr, size, tablePtr);
+      writeTable(memory, tablePtr, layout, t);
+      runBlocks(core, layout, t, xPtr, yPtr, size, tablePtr);
       const exact = exactBatchNorm(e);
       expect(firstBitDifference(new Float32Array(memory.buffer, yPtr, size), exact)).toBeNull();
-      expect(() => runInBlocks(core, layout, t, xPtr, xPtr, size, tablePtr))
-          .toThrow('runInBlocks: x and y overlap (the re-check of a flagged block reads x)');
+      expect(() => runBlocks(core, layout, t, xPtr, xPtr, size, tablePtr))
+          .toThrow('runBlocks: x and y overlap (the re-check of a flagged block reads x)');
     });
   }
 

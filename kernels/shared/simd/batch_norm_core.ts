@@ -26,9 +26,11 @@
  * (kernels/shared/rounded_batch_norm.ts) finds and rounds exactly, reading x.
  * Small blocks keep a re-check cheap.
  *
- * Or all of it at once, for x and y already in the memory (the wasm backend):
+ * Or all of it at once, for x, y and the table already in the memory (the
+ * wasm backend):
  *
- *     runInBlocks(core, layout, terms, xPtr, yPtr, size, tablePtr);
+ *     writeTable(memory, tablePtr, layout, terms);  // unless it is there already
+ *     runBlocks(core, layout, terms, xPtr, yPtr, size, tablePtr);
  *
  * Where WebAssembly or its SIMD is missing (Safari before 16.4) or compiling
  * is refused (a Content-Security-Policy without 'wasm-unsafe-eval'),
@@ -243,22 +245,22 @@ export function runCore(
                            channels, tablePtr) !== 0;
 }
 
-/** Elements per block in runInBlocks: a flagged block is re-checked in JS. */
+/** Elements per block in runBlocks: a flagged block is re-checked in JS. */
 export const BLOCK = 16384;
 
 /**
- * The whole tensor for x and y already in the core's memory (x's element 0 at
- * byte xPtr, y's at yPtr, not overlapping: the re-check reads x): writes the
- * table at tablePtr (tableBytes(layout) bytes, 8-aligned), runs the core in
- * blocks and rounds the flagged elements exactly. y is then final.
+ * The whole tensor for x, y and the layout's table of `terms` already in the
+ * core's memory (x's element 0 at byte xPtr, y's at yPtr, not overlapping:
+ * the re-check reads x; the table at tablePtr, written by writeTable): runs
+ * the core in blocks and rounds the flagged elements exactly. y is then
+ * final.
  */
-export function runInBlocks(
+export function runBlocks(
     core: BatchNormCore, layout: CoreLayout, terms: ChannelTerms, xPtr: number, yPtr: number,
     size: number, tablePtr: number): void {
   if (Math.abs(yPtr - xPtr) < 4 * size) {
-    throw new Error('runInBlocks: x and y overlap (the re-check of a flagged block reads x)');
+    throw new Error('runBlocks: x and y overlap (the re-check of a flagged block reads x)');
   }
-  writeTable(core.memory, tablePtr, layout, terms);
   const block = layout.kind === 'periodic' ?
       Math.max(1, Math.floor(BLOCK / layout.period)) * layout.period : BLOCK;
   for (let start = 0; start < size; start += block) {
