@@ -37,9 +37,8 @@ import type {BackendWasm} from '@tensorflow/tfjs-backend-wasm';
 import {BatchNormInference, BatchNormInferenceAttrs, BatchNormInferenceInputs} from '../kernel_names';
 import {channelBlocks} from '../shared/channel_params';
 import {checkKernelInputs} from '../shared/check_inputs';
-import {roundedBatchNorm} from '../shared/rounded_batch_norm';
+import {ChannelTerms, roundedBatchNorm} from '../shared/rounded_batch_norm';
 import {BatchNormCore, coreLayoutFor, CoreLayout, instantiateBatchNormCore, runBlocks, tableImage} from '../shared/simd/batch_norm_core';
-import {ChannelTerms} from '../shared/rounded_batch_norm';
 import {cachedTerms} from '../shared/channel_terms_cache';
 import {WasmHeap, wasmHeap} from './wasm_heap';
 
