@@ -7,6 +7,8 @@
  * of bugs the float64-only kernel had come first.
  *
  *     TFBNI_FUZZ_CASES=100000 npx jest test/fuzz_cpu.test.ts   (a long run)
+ *     npm run fuzz:long   (1e5 cases through the SIMD core alone, counting the
+ *                          elements off its fast path: test/fuzz_long.ts)
  */
 import * as tf from '@tensorflow/tfjs';
 
