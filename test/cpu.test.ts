@@ -1,7 +1,7 @@
 /**
  * The cpu kernel's two paths and the shared SIMD core: the committed bytes
  * are the .wat compiled by wabt (plain and shared memory); the core runs on
- * an imported memory, plain or shared, in place or out of place, bit-identical
+ * an imported memory, plain or shared, out of place at any offset, bit-identical
  * to the JS loop; the op gives the same bits with TFBNI_CPU_WASM on and off on
  * every shared case and on large inputs in every layout; the flag is
  * registered lazily and silently; without WebAssembly SIMD the kernel falls
@@ -17,7 +17,7 @@ import {batchNormInference as cpuKernel, CPU_WASM_FLAG, registerCpuWasmFlag} fro
 import {batchNormSimd, CHUNK, MAX_TABLE_BYTES, MEMORY_PAGES, MIN_SIMD_SIZE, simdAvailable, simdLayoutFor, simdMemoryBytes} from '../kernels/cpu/batch_norm_simd';
 import {channelBlocks} from '../kernels/shared/channel_params';
 import {channelTerms, roundedBatchNorm} from '../kernels/shared/rounded_batch_norm';
-import {BLOCK, CoreLayout, instantiateBatchNormCore, periodOf, runCore, runInBlocks, tableBytes, writeTable} from '../kernels/shared/simd/batch_norm_core';
+import {BLOCK, CoreLayout, ENTRY_BYTES, instantiateBatchNormCore, periodOf, runCore, runBlocks, tableBytes, writeTable} from '../kernels/shared/simd/batch_norm_core';
 import {BATCH_NORM_CORE_WASM, BATCH_NORM_CORE_WASM_SHARED} from '../kernels/shared/simd/batch_norm_core_wasm';
 import {bundleSync} from './helpers/bundle';
 import {loadCases, prng} from './helpers/cases';
@@ -54,7 +54,7 @@ function jsLoop(d: Float32Inputs): Float32Array {
 function layoutsFor(channels: number, inner: number): CoreLayout[] {
   const layouts: CoreLayout[] = [{kind: 'runs', channels, inner}];
   const period = periodOf(channels, inner);
-  if (24 * period <= MAX_TABLE_BYTES) layouts.push({kind: 'periodic', period, channels, inner});
+  if (ENTRY_BYTES * period <= MAX_TABLE_BYTES) layouts.push({kind: 'periodic', period, channels, inner});
   return layouts;
 }
 
@@ -111,7 +111,7 @@ describe('the SIMD core on an imported memory (as the wasm backend uses it)', ()
         f32.set(d.x, xPtr / 4);
         f32.fill(7, yPtr / 4, yPtr / 4 + n + 13);  // a sentinel past the end too
         writeTable(memory, tablePtr, layout, terms);
-        expect(tableBytes(layout)).toBe(24 * (layout.kind === 'runs' ? channels : periodOf(channels, inner)));
+        expect(tableBytes(layout)).toBe(ENTRY_BYTES * (layout.kind === 'runs' ? channels : periodOf(channels, inner)));
         // blocks: for periodic, starting at multiples of the period
         const block = layout.kind === 'periodic' ? layout.period : 101;
         const out = new Float32Array(n);
@@ -129,7 +129,7 @@ describe('the SIMD core on an imported memory (as the wasm backend uses it)', ()
   }
 
   for (const layout of layoutsFor(4, 1)) {
-    it(`runInBlocks, ${layout.kind}: several blocks, flagged elements rounded exactly`, () => {
+    it(`runBlocks, ${layout.kind}: several blocks, flagged elements rounded exactly`, () => {
       // channels-last, 4 channels; channel 3 gives exact ties (see randomInputs)
       const e = randomInputs([BLOCK / 2 + 3, 4], 1, 5);
       for (let i = 3; i < e.x.length; i += 4) e.x[i] = 2 + 2 ** -22 * (i % 5);
@@ -141,11 +141,12 @@ describe('the SIMD core on an imported memory (as the wasm backend uses it)', ()
       const tablePtr = yPtr + 4 * size;
       new Float32Array(memory.buffer, xPtr, size).set(e.x);
       const t = channelTerms(e.gamma, e.beta, e.mean, e.variance, e.epsilon);
-      runInBlocks(core, layout, t, xPtr, yPtr, size, tablePtr);
+      writeTable(memory, tablePtr, layout, t);
+      runBlocks(core, layout, t, xPtr, yPtr, size, tablePtr);
       const exact = exactBatchNorm(e);
       expect(firstBitDifference(new Float32Array(memory.buffer, yPtr, size), exact)).toBeNull();
-      expect(() => runInBlocks(core, layout, t, xPtr, xPtr, size, tablePtr))
-          .toThrow('runInBlocks: x and y overlap (the re-check of a flagged block reads x)');
+      expect(() => runBlocks(core, layout, t, xPtr, xPtr, size, tablePtr))
+          .toThrow('runBlocks: x and y overlap (the re-check of a flagged block reads x)');
     });
   }
 
@@ -164,11 +165,33 @@ describe('the SIMD core on an imported memory (as the wasm backend uses it)', ()
     writeTable(memory, 64, layout, channelTerms([1], [1], [0], [0], 64));
     const f32 = new Float32Array(memory.buffer);
     f32.set([2, 2], 0);  // 1.25 twice
-    expect(runCore(core, layout, 0, 0, 0, 2, 64)).toBe(false);
-    expect(Array.from(f32.subarray(0, 2))).toEqual([1.25, 1.25]);
+    expect(runCore(core, layout, 0, 8, 0, 2, 64)).toBe(false);
+    expect(Array.from(f32.subarray(2, 4))).toEqual([1.25, 1.25]);
     f32.set([2, 2 ** -21], 0);  // 1.25 and 1 + 2^-24, a tie between float32 neighbours
-    expect(runCore(core, layout, 0, 0, 0, 2, 64)).toBe(true);
+    expect(runCore(core, layout, 0, 8, 0, 2, 64)).toBe(true);
   });
+
+  // The SIMD steps certify most elements without the float64 bound; an
+  // element near a float32 boundary (here exactly on one) must fail that
+  // certificate, so that its group is computed again with the bound and flagged.
+  for (const layout of [{kind: 'runs', channels: 1, inner: 32}, {kind: 'periodic', period: 16, channels: 1, inner: 1}] as CoreLayout[]) {
+    it(`${layout.kind}: a tie inside a SIMD step fails the certificate and is flagged`, () => {
+      const memory = new WebAssembly.Memory({initial: 1});
+      const core = instantiateBatchNormCore(memory)!;
+      writeTable(memory, 1024, layout, channelTerms([1], [1], [0], [0], 64));
+      const f32 = new Float32Array(memory.buffer);
+      const x = Float32Array.from({length: 32}, (_, i) => 2 + i / 8);  // y = x / 8 + 1: no tie
+      f32.set(x, 0);
+      expect(runCore(core, layout, 0, 128, 0, 32, 1024)).toBe(false);
+      expect(Array.from(f32.subarray(32, 64))).toEqual(Array.from(x, (v) => v / 8 + 1));
+      for (const at of [0, 5, 17, 30]) {
+        x[at] = 2 ** -21;  // 1 + 2^-24: on the boundary between 1 and 1 + 2^-23
+        f32.set(x, 0);
+        expect([at, runCore(core, layout, 0, 128, 0, 32, 1024)]).toEqual([at, true]);
+        x[at] = 2;
+      }
+    });
+  }
 });
 
 describe('every shared case: the SIMD core in each layout, the op both ways, all bit-identical ' +
@@ -278,7 +301,7 @@ describe('large random inputs: the op gives the same bits with TFBNI_CPU_WASM on
     // V8 slows every typed-array access in the process once any ArrayBuffer
     // has been detached, so the memory is fixed: a chunk and the largest table.
     expect(simdMemoryBytes()).toBe(MEMORY_PAGES * 65536);
-    expect(MEMORY_PAGES * 65536).toBe(CHUNK * 4 + MAX_TABLE_BYTES);
+    expect(MEMORY_PAGES * 65536).toBe(CHUNK * 8 + MAX_TABLE_BYTES);
   });
 });
 

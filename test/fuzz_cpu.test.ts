@@ -7,6 +7,8 @@
  * of bugs the float64-only kernel had come first.
  *
  *     TFBNI_FUZZ_CASES=100000 npx jest test/fuzz_cpu.test.ts   (a long run)
+ *     npm run fuzz:long   (1e5 cases through the SIMD core alone, counting the
+ *                          elements off its fast path: test/fuzz_long.ts)
  */
 import * as tf from '@tensorflow/tfjs';
 
@@ -14,7 +16,7 @@ import {CPU_WASM_FLAG} from '../kernels/cpu/BatchNormInference';
 import {batchNormSimd, MAX_TABLE_BYTES} from '../kernels/cpu/batch_norm_simd';
 import {channelBlocks} from '../kernels/shared/channel_params';
 import {channelTerms, ERROR_FACTOR, roundedBatchNorm} from '../kernels/shared/rounded_batch_norm';
-import {CoreLayout, periodOf} from '../kernels/shared/simd/batch_norm_core';
+import {CoreLayout, ENTRY_BYTES, periodOf} from '../kernels/shared/simd/batch_norm_core';
 import {batchNormInference} from '../src';
 import {Float32Inputs, runCpuOp} from './helpers/cpu_op';
 import {exactBatchNorm, ExactInputs, firstBitDifference, ulpDistance} from './helpers/exact';
@@ -49,7 +51,7 @@ function allPaths(d: Float32Inputs): Array<[string, Float32Array]> {
   const paths: Array<[string, Float32Array]> = [['JS loop', js]];
   const layouts: CoreLayout[] = [{kind: 'runs', channels, inner}];
   const period = periodOf(channels, inner);
-  if (24 * period <= MAX_TABLE_BYTES) layouts.push({kind: 'periodic', period, channels, inner});
+  if (ENTRY_BYTES * period <= MAX_TABLE_BYTES) layouts.push({kind: 'periodic', period, channels, inner});
   for (const layout of layouts) {
     const out = new Float32Array(d.x.length);
     expect(batchNormSimd(layout, d.x, out, terms)).toBe(true);

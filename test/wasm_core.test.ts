@@ -93,7 +93,7 @@ describe('the SIMD core on the wasm heap and the JS loop', () => {
             .reduce((a, b) => a * b, 1), size, MAX_TABLE_BYTES)?.kind ?? null).toBe(c.layout);
         const v = inputs(c, 7, specials);
         await expectNoLeaks(() => {
-          const blocks = jest.spyOn(core, 'runInBlocks');
+          const blocks = jest.spyOn(core, 'runBlocks');
           const jsLoop = jest.spyOn(rounded, 'roundedBatchNorm');
           const recheck = jest.spyOn(rounded, 'recheckRange');
           const simd = runKernel(backend, c, v);
@@ -154,7 +154,7 @@ describe('a heap in shared memory (the threaded wasm backend)', () => {
     const plain = runKernel(tf.backend() as BackendWasm, c, v);
     const {memory, backend, place} = sharedHeapBackend();
     expect(memory.buffer).toBeInstanceOf(SharedArrayBuffer);
-    const blocks = jest.spyOn(core, 'runInBlocks');
+    const blocks = jest.spyOn(core, 'runBlocks');
     const x = place(c.shape, v.x);
     const stats = [v.gamma, v.beta, v.mean, v.variance].map((a) => place([a.length], a));
     const bytesBefore = memory.buffer.byteLength;

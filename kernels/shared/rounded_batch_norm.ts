@@ -42,6 +42,25 @@
  * float32 (same bits: -0 and +0 differ), so does every point between them,
  * y included. test/cpu_exact.test.ts checks the enclosure on inputs built
  * to cancel.
+ *
+ * The SIMD certificate. The SIMD core (batch_norm_core.wat) computes the same
+ * y64 and stores f32(y64) without forming err, when two cheaper tests pass:
+ *   (a) |y64| >= L = max(|b| 2^-9, 2^-126) (y64 finite);
+ *   (b) the low 29 bits of y64's float64 encoding, low29, are not in
+ *       [2^28 - 2^13, 2^28 + 2^13].
+ * Any element of a group failing either is computed again with err above.
+ * Why passing both proves f32(y64) = f32(y): from y64 = fl(p + b),
+ * |p| <= (1 + u) |y64| + |b| <= (1 + u + 2^9) |y64| <= 514 |y64| by (a), so
+ * |y64 - y| <= 4.7u |p| + u |y64| <= 2417u |y64|. With 2^E <= |y64| < 2^(E+1)
+ * and U = 2^(E-52) (y64's float64 spacing), u |y64| < U, so |y64 - y| < 2^12 U.
+ * Since |y64| >= 2^-126 is in float32's normal range, the float32 rounding
+ * boundaries (midpoints of neighbours, MAX + ulp/2 included) in y64's binade
+ * are the points where low29 = 2^28, every 2^29 U; the nearest across the
+ * binade's lower edge is at least 2^27 U below it. So a boundary is at least
+ * |low29 - 2^28| / 2 > 2^12 U away from y64 by (b): no boundary lies between
+ * y64 and y, and y is not on one; f32 is monotone, so f32(y) = f32(y64).
+ * (|y64| >= 2^128 gives Infinity both ways.) The core evaluates (a) on the
+ * high 32 bits of |y64| against those of L rounded up, so it is conservative.
  */
 import {exactTerms, float32Key, keyToFloat32, nearestKeyBetween} from './exact_round';
 

@@ -19,16 +19,18 @@
  *
  * runCore computes elements [start, start + n) of x laid out as outer x
  * channels x inner (element i has channel floor(i / inner) mod channels), x's
- * element `start` at byte xPtr, the output's at yPtr (yPtr === xPtr: in
- * place; else no overlap). It returns true when some element was flagged:
- * the block's float32 outputs are then correct except the flagged ones, which
- * recheckRange (kernels/shared/rounded_batch_norm.ts) finds and rounds
- * exactly, reading x (which an in-place call has overwritten: pass the
- * original). Small blocks keep a re-check cheap.
+ * element `start` at byte xPtr, the output's at yPtr (not overlapping x: a
+ * group that fails the certificate is computed again from x). It returns
+ * true when some element was flagged: the block's float32 outputs are then
+ * correct except the flagged ones, which recheckRange
+ * (kernels/shared/rounded_batch_norm.ts) finds and rounds exactly, reading x.
+ * Small blocks keep a re-check cheap.
  *
- * Or all of it at once, for x and y already in the memory (the wasm backend):
+ * Or all of it at once, for x, y and the table already in the memory (the
+ * wasm backend):
  *
- *     runInBlocks(core, layout, terms, xPtr, yPtr, size, tablePtr);
+ *     writeTable(memory, tablePtr, layout, terms);  // unless it is there already
+ *     runBlocks(core, layout, terms, xPtr, yPtr, size, tablePtr);
  *
  * Where WebAssembly or its SIMD is missing (Safari before 16.4) or compiling
  * is refused (a Content-Security-Policy without 'wasm-unsafe-eval'),
@@ -53,18 +55,38 @@ export interface BatchNormCore {
 
 /**
  * periodic: the channel pattern of one outer slab (channels * inner elements)
- * repeated to `period` elements, a multiple of 16, tabled per position (24
- * bytes each): 16 elements per SIMD step whatever the number of channels.
- * runs: one table entry per channel (24 bytes); runs of `inner` elements, 4
- * per SIMD step. See coreLayoutFor.
+ * repeated to `period` elements, a multiple of 16, tabled per position
+ * (ENTRY_BYTES each): 16 elements per SIMD step whatever the number of
+ * channels. runs: one table entry per channel (ENTRY_BYTES); runs of `inner`
+ * elements, 4 per SIMD step. See coreLayoutFor.
  */
 export type CoreLayout =
     {kind: 'periodic', period: number, channels: number, inner: number}|
     {kind: 'runs', channels: number, inner: number};
 // (channels and inner ride along in both: recheckRange needs them)
 
-/** Bytes per table entry: m, s, b as float64. */
-const ENTRY_BYTES = 24;
+/**
+ * Bytes per table entry: m, s, b as float64, then the certificate's words
+ * (batch_norm_core.wat): a periodic pair of positions holds 2 m, 2 s, 2 b
+ * and four i32, a runs channel m, s, b and two i32.
+ */
+export const ENTRY_BYTES = 32;
+/** The certificate's low-word threshold (the band around a float32 boundary). */
+const LOW_WORD_THRESHOLD = 0x80004001 | 0;
+const words = new DataView(new ArrayBuffer(8));
+
+/**
+ * The certificate's high-word threshold for a channel with shift b:
+ * 0x100000 + hi(L) rounded up, L = max(|b| 2^-9, 2^-126), so that a v passing
+ * it has |v| >= L (rounded_batch_norm.ts, "The SIMD certificate"); capped so
+ * that infinite and NaN v still fail. A non-finite b fails every element.
+ */
+export function certificateWord(b: number): number {
+  if (!Number.isFinite(b)) return 0x7fffffff;
+  words.setFloat64(0, Math.max(Math.abs(b) * 2 ** -9, 2 ** -126));
+  return 0x100000 + Math.min(words.getUint32(0) + 1, 0x7fefffff);
+}
+
 /**
  * Runs at least this long take the runs loop even where a periodic table
  * would fit: a long run needs no table walk.
@@ -138,33 +160,68 @@ export function coreLayoutFor(
   return runsFit ? runs : null;
 }
 
+/** Each ChannelTerms' table images, by layout: built once per statistics and layout. */
+const images = new WeakMap<ChannelTerms, Map<string, Uint8Array>>();
+
+function layoutKey(layout: CoreLayout): string {
+  return layout.kind === 'runs' ? `runs ${layout.channels}` :
+                                  `periodic ${layout.period} ${layout.channels} ${layout.inner}`;
+}
+
+/**
+ * The bytes of the layout's table of `terms` (tableBytes(layout) of them),
+ * built on first use and kept with the terms (channel_terms_cache.ts keeps
+ * the terms per statistics tensors), so a call with the same statistics
+ * copies the table instead of building it.
+ */
+export function tableImage(layout: CoreLayout, terms: ChannelTerms): Uint8Array {
+  let byLayout = images.get(terms);
+  if (byLayout === undefined) images.set(terms, byLayout = new Map());
+  const key = layoutKey(layout);
+  let image = byLayout.get(key);
+  if (image === undefined) byLayout.set(key, image = buildTable(layout, terms));
+  return image;
+}
+
 /** Writes the layout's table of `terms` at byte tablePtr (8-aligned) of memory. */
 export function writeTable(
     memory: WebAssembly.Memory, tablePtr: number, layout: CoreLayout, terms: ChannelTerms): void {
+  const image = tableImage(layout, terms);
+  new Uint8Array(memory.buffer, tablePtr, image.length).set(image);
+}
+
+function buildTable(layout: CoreLayout, terms: ChannelTerms): Uint8Array {
   const {m, s, b} = terms;
-  const f64 = new Float64Array(memory.buffer, tablePtr, tableBytes(layout) / 8);
+  const bytes = new ArrayBuffer(tableBytes(layout));
+  const f64 = new Float64Array(bytes);
+  const i32 = new Int32Array(bytes);
   if (layout.kind === 'runs') {
-    for (let c = 0, at = 0; c < layout.channels; c++, at += 3) {
+    for (let c = 0, at = 0; c < layout.channels; c++, at += 4) {
       f64[at] = m[c];
       f64[at + 1] = s[c];
       f64[at + 2] = b[c];
+      i32[2 * at + 6] = LOW_WORD_THRESHOLD;
+      i32[2 * at + 7] = certificateWord(b[c]);
     }
-    return;
+    return new Uint8Array(bytes);
   }
   // position j of the pattern has channel floor((j mod slab) / inner); per
-  // pair of positions: 2 m, 2 s, 2 b
+  // pair of positions: 2 m, 2 s, 2 b, then 4 words
   const {period, channels, inner} = layout;
-  for (let j = 0, c = 0, k = 0, at = 0; j < period; j += 2, at += 6) {
+  for (let j = 0, c = 0, k = 0, at = 0; j < period; j += 2, at += 8) {
     for (let lane = 0; lane < 2; lane++) {
       f64[at + lane] = m[c];
       f64[at + 2 + lane] = s[c];
       f64[at + 4 + lane] = b[c];
+      i32[2 * at + 12 + 2 * lane] = LOW_WORD_THRESHOLD;
+      i32[2 * at + 13 + 2 * lane] = certificateWord(b[c]);
       if (++k === inner) {
         k = 0;
         if (++c === channels) c = 0;
       }
     }
   }
+  return new Uint8Array(bytes);
 }
 
 /**
@@ -188,22 +245,22 @@ export function runCore(
                            channels, tablePtr) !== 0;
 }
 
-/** Elements per block in runInBlocks: a flagged block is re-checked in JS. */
+/** Elements per block in runBlocks: a flagged block is re-checked in JS. */
 export const BLOCK = 16384;
 
 /**
- * The whole tensor for x and y already in the core's memory (x's element 0 at
- * byte xPtr, y's at yPtr, not overlapping: the re-check reads x): writes the
- * table at tablePtr (tableBytes(layout) bytes, 8-aligned), runs the core in
- * blocks and rounds the flagged elements exactly. y is then final.
+ * The whole tensor for x, y and the layout's table of `terms` already in the
+ * core's memory (x's element 0 at byte xPtr, y's at yPtr, not overlapping:
+ * the re-check reads x; the table at tablePtr, written by writeTable): runs
+ * the core in blocks and rounds the flagged elements exactly. y is then
+ * final.
  */
-export function runInBlocks(
+export function runBlocks(
     core: BatchNormCore, layout: CoreLayout, terms: ChannelTerms, xPtr: number, yPtr: number,
     size: number, tablePtr: number): void {
   if (Math.abs(yPtr - xPtr) < 4 * size) {
-    throw new Error('runInBlocks: x and y overlap (the re-check of a flagged block reads x)');
+    throw new Error('runBlocks: x and y overlap (the re-check of a flagged block reads x)');
   }
-  writeTable(core.memory, tablePtr, layout, terms);
   const block = layout.kind === 'periodic' ?
       Math.max(1, Math.floor(BLOCK / layout.period)) * layout.period : BLOCK;
   for (let start = 0; start < size; start += block) {
