@@ -1,0 +1,531 @@
+/**
+ * foldGraphModelArtifacts: folds the batch norms tensorflowjs_converter
+ * leaves in a GraphModel into the convolution or matmul before them, on the
+ * model's artifacts (no tfjs model is built: the GraphDef JSON and the weights
+ * are rewritten).
+ *
+ * A leftover is a chain of per-channel affine nodes after a convolution or
+ * matmul: Mul, Add, AddV2, BiasAdd, Sub (x - c) with a constant of shape [],
+ * [C] or [1, ..., C], and FusedBatchNorm / V2 / V3 with is_training false and
+ * constant parameters. The chain y = A * conv(x) + B (A, B per output
+ * channel, composed in float64) goes into the filter (times A, along its
+ * output-channel axis) and a bias (B), and the node becomes tfjs's fused
+ * form (_FusedConv2D, FusedDepthwiseConv2dNative, _FusedMatMul with
+ * BiasAdd), which also takes the activation after the chain where tfjs's
+ * fused ops accept it. Conv2DBackpropInput has no fused form in tfjs: A goes
+ * into its filter and B stays as one AddV2.
+ */
+import {io} from '@tensorflow/tfjs-core';
+
+import {fail} from '../../util/fail';
+import {constNode, getBool, getNumber, getString, getStrings, getType, GraphNode, GraphTopology, isGraphTopology, parseInput, stringListAttr, TensorRef} from './graph_def';
+import {GraphFoldReport} from './graph_fold_report';
+import {assembleWeights, readFloatWeight, splitWeights, StoredWeight} from './graph_weights';
+
+const WHO = 'foldGraphModelArtifacts';
+
+/** Options of {@link foldGraphModelArtifacts}. */
+export interface GraphFoldOptions {
+  /**
+   * Fuse the activation after a folded node into it where tfjs's fused ops
+   * accept it (Relu, Relu6, Elu, LeakyRelu, Prelu, Sigmoid). Default true.
+   */
+  fuseActivations?: boolean;
+}
+
+/** The nodes a batch norm folds into, and the fused op each becomes. */
+const BASE_OPS: Record<string, {kind: Kind, fusedOp: string|null}> = {
+  Conv2D: {kind: 'conv2d', fusedOp: '_FusedConv2D'},
+  _FusedConv2D: {kind: 'conv2d', fusedOp: '_FusedConv2D'},
+  DepthwiseConv2dNative: {kind: 'depthwise', fusedOp: 'FusedDepthwiseConv2dNative'},
+  FusedDepthwiseConv2dNative: {kind: 'depthwise', fusedOp: 'FusedDepthwiseConv2dNative'},
+  MatMul: {kind: 'matmul', fusedOp: '_FusedMatMul'},
+  _FusedMatMul: {kind: 'matmul', fusedOp: '_FusedMatMul'},
+  Conv2DBackpropInput: {kind: 'transposeConv', fusedOp: null},
+};
+type Kind = 'conv2d'|'depthwise'|'matmul'|'transposeConv';
+
+const ADD_OPS = ['Add', 'AddV2', 'BiasAdd'];
+const BATCH_NORM_OPS = ['FusedBatchNorm', 'FusedBatchNormV2', 'FusedBatchNormV3'];
+const AFFINE_OPS = ['Mul', 'Sub', ...ADD_OPS, ...BATCH_NORM_OPS];
+/** Activations tfjs's fused conv2d / depthwiseConv2d / matMul apply (fused_ops names). */
+const FUSABLE_ACTIVATIONS = ['Relu', 'Relu6', 'Elu', 'LeakyRelu', 'Prelu', 'Sigmoid'];
+const ACTIVATION_OPS = [...FUSABLE_ACTIVATIONS, 'Tanh', 'Softplus', 'Selu', 'Swish', 'MaxPool', 'AvgPool', 'Mean'];
+
+interface Base {
+  node: GraphNode;
+  kind: Kind;
+  fusedOp: string|null;
+  filterName: string;
+  filter: Float32Array;
+  filterShape: number[];
+  bias: Float32Array|null;
+  biasName: string|null;
+  channels: number;
+  outputRank: number;
+  /** The output channel of each flat filter element. */
+  channelOf: (i: number) => number;
+}
+
+/** One node of a chain as y = x * mul + add (per channel, length C, float64). */
+interface Step {
+  node: GraphNode;
+  mul: Float64Array;
+  add: Float64Array;
+  params: string[];
+}
+
+interface Plan {
+  base: Base;
+  steps: Step[];
+  activation: {node: GraphNode, name: string, alpha?: number, preluAlpha?: string}|null;
+}
+
+class Graph {
+  readonly byName = new Map<string, GraphNode>();
+  readonly consumers = new Map<string, Array<{node: GraphNode, ref: TensorRef}>>();
+  readonly outputs = new Set<string>();
+
+  constructor(readonly nodes: GraphNode[], readonly weights: Map<string, StoredWeight>,
+              signatureOutputs: string[]) {
+    for (const n of nodes) this.byName.set(n.name, n);
+    for (const n of nodes) {
+      for (const input of n.input ?? []) {
+        const ref = parseInput(input);
+        if (!this.consumers.has(ref.node)) this.consumers.set(ref.node, []);
+        this.consumers.get(ref.node)!.push({node: n, ref});
+      }
+    }
+    for (const o of signatureOutputs) this.outputs.add(parseInput(o).node);
+  }
+
+  consumersOf(name: string) {
+    return this.consumers.get(name) ?? [];
+  }
+
+  /** The single consumer of `name`'s output 0, or why there is not exactly one. */
+  soleConsumer(name: string): GraphNode|string {
+    const users = this.consumersOf(name);
+    if (this.outputs.has(name)) return `it is a graph output`;
+    if (users.length !== 1) {
+      return users.length === 0 ? 'it has no consumer' :
+          `it feeds ${users.length} nodes (${users.map((u) => u.node.name).join(', ')})`;
+    }
+    const {node, ref} = users[0];
+    if (ref.control) return `${node.name} depends on it by a control edge`;
+    if (ref.output !== 0) return `${node.name} reads its output ${ref.output}`;
+    return node;
+  }
+
+  /** A constant's float32 values and shape, or why it is not usable. */
+  constant(name: string): {values: Float32Array, shape: number[]}|string {
+    const node = this.byName.get(name);
+    if (node == null) return `its input ${name} is not a node of the graph`;
+    if (node.op !== 'Const') return `its input ${name} is not a constant (op ${node.op})`;
+    const weight = this.weights.get(name);
+    if (weight == null) return `the constant ${name} has no entry in the weights manifest`;
+    const values = readFloatWeight(weight);
+    if (values == null) {
+      return `the constant ${name} is ${weight.spec.dtype}${weight.spec.quantization ?
+          ` (stored as ${weight.spec.quantization.dtype})` : ''}, not float32`;
+    }
+    return {values, shape: weight.spec.shape};
+  }
+}
+
+function shapeText(shape: number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/** A constant as one value per channel (scalar broadcast), or why it is not per channel. */
+function perChannel(name: string, c: {values: Float32Array, shape: number[]}, channels: number,
+                    outputRank: number): Float64Array|string {
+  const {values, shape} = c;
+  const last = shape.length === 0 ? 1 : shape[shape.length - 1];
+  const ok = shape.length <= outputRank && shape.slice(0, -1).every((d) => d === 1) &&
+      (last === 1 || last === channels);
+  if (!ok) {
+    return `its constant ${name} has shape ${shapeText(shape)}, which is not [], [${channels}] or ` +
+        `[1, ..., ${channels}]: not one value per output channel`;
+  }
+  const out = new Float64Array(channels);
+  for (let i = 0; i < channels; i++) out[i] = values.length === 1 ? values[0] : values[i];
+  return out;
+}
+
+function isNhwc(node: GraphNode): boolean {
+  const format = getString(node, 'data_format');
+  return format == null || format === 'NHWC';
+}
+
+/** The node a batch norm can fold into, or why `node` is not one. */
+function readBase(graph: Graph, node: GraphNode): Base|string {
+  const spec = BASE_OPS[node.op];
+  const inputs = (node.input ?? []).filter((i) => !i.startsWith('^'));
+  if (!isNhwc(node)) return `${node.name} (${node.op}) has data_format ${getString(node, 'data_format')}, not NHWC`;
+  const dtype = getType(node, 'T');
+  if (dtype != null && dtype !== 'DT_FLOAT') return `${node.name} (${node.op}) computes in ${dtype}, not float32`;
+  let biasName: string|null = null;
+  if (node.op.startsWith('_Fused') || node.op.startsWith('Fused')) {
+    const ops = getStrings(node, 'fused_ops');
+    if (ops.length !== 1 || ops[0] !== 'BiasAdd' || inputs.length !== 3) {
+      return `${node.name} (${node.op}) already applies ${ops.join(' + ') || 'no fused op'}` +
+          `${ops.length > 1 ? ': a batch norm after an activation cannot be folded backwards' : ''}`;
+    }
+    biasName = parseInput(inputs[2]).node;
+  }
+  const filterRef = parseInput(inputs[1] ?? '');
+  const filter = graph.constant(filterRef.node);
+  if (typeof filter === 'string') return `the ${spec.kind === 'matmul' ? 'matrix b' : 'filter'} of ${node.name}: ${filter}`;
+  if (graph.consumersOf(node.name).some((u) => u.ref.output !== 0)) return `${node.name} has consumers of a second output`;
+  const shape = filter.shape;
+  let channels: number;
+  let outputRank = 4;
+  let channelOf: (i: number) => number;
+  if (spec.kind === 'conv2d' || spec.kind === 'depthwise') {
+    if (shape.length !== 4) return `the filter of ${node.name} has shape ${shapeText(shape)}, not rank 4`;
+    channels = spec.kind === 'conv2d' ? shape[3] : shape[2] * shape[3];
+    channelOf = (i) => i % channels;
+  } else if (spec.kind === 'transposeConv') {
+    if (shape.length !== 4) return `the filter of ${node.name} has shape ${shapeText(shape)}, not rank 4`;
+    channels = shape[2];
+    const inner = shape[3];
+    channelOf = (i) => Math.floor(i / inner) % channels;
+  } else {
+    if (shape.length !== 2) return `the matrix b of ${node.name} has shape ${shapeText(shape)}, not rank 2`;
+    outputRank = 2;
+    if (getBool(node, 'transpose_b')) {
+      channels = shape[0];
+      const k = shape[1];
+      channelOf = (i) => Math.floor(i / k);
+    } else {
+      channels = shape[1];
+      channelOf = (i) => i % channels;
+    }
+  }
+  let bias: Float32Array|null = null;
+  if (biasName != null) {
+    const b = graph.constant(biasName);
+    if (typeof b === 'string') return `the bias of ${node.name}: ${b}`;
+    const perC = perChannel(biasName, b, channels, outputRank);
+    if (typeof perC === 'string') return `the bias of ${node.name}: ${perC}`;
+    bias = Float32Array.from(perC);
+  }
+  return {node, kind: spec.kind, fusedOp: spec.fusedOp, filterName: filterRef.node, filter: filter.values,
+          filterShape: shape, bias, biasName, channels, outputRank, channelOf};
+}
+
+/** `node` (which takes `prev` as its input) as a per-channel affine step, or why not. */
+function readStep(graph: Graph, node: GraphNode, prev: string, base: Base): Step|string {
+  const inputs = node.input ?? [];
+  if (inputs.some((i) => i.startsWith('^'))) return 'it has a control input';
+  const dtype = getType(node, 'T');
+  if (dtype != null && dtype !== 'DT_FLOAT') return `it computes in ${dtype}, not float32`;
+  const C = base.channels;
+  if (BATCH_NORM_OPS.includes(node.op)) {
+    if (parseInput(inputs[0]).node !== prev) return `${prev} is not its input x`;
+    const training = getBool(node, 'is_training');
+    if (training !== false) {
+      return training ? 'is_training is true: it normalizes with the statistics of each batch' :
+          'it has no is_training attribute (TensorFlow\'s default is true: batch statistics)';
+    }
+    if (!isNhwc(node)) return `its data_format is ${getString(node, 'data_format')}, not NHWC`;
+    const epsilon = getNumber(node, 'epsilon');
+    if (epsilon == null) return 'it has no epsilon attribute (TensorFlow\'s default 1e-4 and tfjs\'s 1e-3 differ)';
+    if (graph.consumersOf(node.name).some((u) => u.ref.output !== 0)) {
+      return 'a node reads one of its batch statistics outputs';
+    }
+    const params: Float64Array[] = [];
+    const names = inputs.slice(1, 5).map((i) => parseInput(i).node);
+    for (const name of names) {
+      const c = graph.constant(name);
+      if (typeof c === 'string') return c;
+      const p = perChannel(name, c, C, base.outputRank);
+      if (typeof p === 'string') return p;
+      params.push(p);
+    }
+    const [gamma, beta, mean, variance] = params;
+    const mul = new Float64Array(C);
+    const add = new Float64Array(C);
+    for (let c = 0; c < C; c++) {
+      mul[c] = gamma[c] / Math.sqrt(variance[c] + epsilon);
+      add[c] = beta[c] - mean[c] * mul[c];
+    }
+    return {node, mul, add, params: names};
+  }
+  if (inputs.length !== 2) return `it has ${inputs.length} inputs`;
+  const refs = inputs.map(parseInput);
+  const at = refs.findIndex((r) => r.node === prev);
+  if (at < 0) return `${prev} is not one of its inputs`;
+  if (refs[1 - at].node === prev) return `both its inputs are ${prev}`;
+  if (node.op === 'Sub' && at !== 0) return `it computes constant - ${prev}`;
+  if (node.op === 'BiasAdd' && at !== 0) return `${prev} is its bias`;
+  if (node.op === 'BiasAdd' && !isNhwc(node)) return `its data_format is ${getString(node, 'data_format')}, not NHWC`;
+  const constName = refs[1 - at].node;
+  const c = graph.constant(constName);
+  if (typeof c === 'string') return c;
+  const values = perChannel(constName, c, C, base.outputRank);
+  if (typeof values === 'string') return values;
+  const ones = new Float64Array(C).fill(1);
+  const zeros = new Float64Array(C);
+  if (node.op === 'Mul') return {node, mul: values, add: zeros, params: [constName]};
+  if (node.op === 'Sub') return {node, mul: ones, add: values.map((v) => -v), params: [constName]};
+  return {node, mul: ones, add: values, params: [constName]};
+}
+
+/** The activation after `end` that the fused op can take, or null. */
+function readActivation(graph: Graph, end: string, base: Base): Plan['activation'] {
+  if (base.fusedOp == null) return null;
+  const next = graph.soleConsumer(end);
+  if (typeof next === 'string' || !FUSABLE_ACTIVATIONS.includes(next.op)) return null;
+  const inputs = next.input ?? [];
+  if (inputs.some((i) => i.startsWith('^')) || parseInput(inputs[0]).node !== end) return null;
+  const dtype = getType(next, 'T');
+  if (dtype != null && dtype !== 'DT_FLOAT') return null;
+  if (next.op === 'Prelu') {
+    const alphaName = parseInput(inputs[1] ?? '').node;
+    const alpha = graph.constant(alphaName);
+    if (typeof alpha === 'string' || typeof perChannel(alphaName, alpha, base.channels, base.outputRank) === 'string') {
+      return null;
+    }
+    return {node: next, name: 'Prelu', preluAlpha: inputs[1]};
+  }
+  if (next.op === 'LeakyRelu') return {node: next, name: 'LeakyRelu', alpha: getNumber(next, 'alpha') ?? 0.2};
+  return {node: next, name: next.op};
+}
+
+/**
+ * Whether `node` looks like a batch norm leftover: a FusedBatchNorm*, or a
+ * Mul / Add / AddV2 / BiasAdd / Sub of a node and a constant (an Add of two
+ * computed tensors, a residual connection, is not one).
+ */
+function isCandidate(graph: Graph, node: GraphNode): boolean {
+  if (BATCH_NORM_OPS.includes(node.op)) return true;
+  if (!AFFINE_OPS.includes(node.op)) return false;
+  const producers = (node.input ?? []).filter((i) => !i.startsWith('^'))
+      .map((i) => graph.byName.get(parseInput(i).node)?.op);
+  return producers.length === 2 && producers.filter((op) => op === 'Const').length === 1;
+}
+
+/** The node a leftover's data comes from, when it is worth a report entry (else null). */
+function leftoverContext(graph: Graph, node: GraphNode): GraphNode|null {
+  if (!isCandidate(graph, node)) return null;
+  const refs = (node.input ?? []).filter((i) => !i.startsWith('^')).map(parseInput);
+  const producers = refs.map((r) => graph.byName.get(r.node)).filter((n): n is GraphNode => n != null);
+  if (BATCH_NORM_OPS.includes(node.op)) return producers[0] ?? node;
+  const nonConst = producers.filter((p) => p.op !== 'Const');
+  if (nonConst.length !== 1 || producers.length !== 2) return null;
+  const p = nonConst[0];
+  return BASE_OPS[p.op] != null || ACTIVATION_OPS.includes(p.op) ? p : null;
+}
+
+function uniqueName(taken: Set<string>, wanted: string): string {
+  let name = wanted;
+  for (let i = 1; taken.has(name); i++) name = `${wanted}_${i}`;
+  taken.add(name);
+  return name;
+}
+
+/**
+ * Folds every batch-norm leftover with constant parameters in a GraphModel's
+ * artifacts into the convolution or matmul before it (see the module
+ * comment), fusing the activation after it where tfjs can. Pure: the input
+ * artifacts are not changed. Graph outputs keep their names, the signature is
+ * kept, weights that are not touched keep their bytes (and quantization);
+ * folded weights are written as float32.
+ *
+ * ```js
+ * const {artifacts, report} = tfbni.foldGraphModelArtifacts(original);
+ * const model = await tf.loadGraphModel(tf.io.fromMemory(artifacts));
+ * console.log(tfbni.formatGraphFoldReport(report));
+ * ```
+ *
+ * @param artifacts A GraphModel's artifacts (modelTopology with `node`,
+ *     weightSpecs, weightData as one ArrayBuffer or several).
+ * @param options See {@link GraphFoldOptions}.
+ */
+export function foldGraphModelArtifacts(artifacts: io.ModelArtifacts, options: GraphFoldOptions = {}):
+    {artifacts: io.ModelArtifacts, report: GraphFoldReport} {
+  if (artifacts == null || typeof artifacts !== 'object') {
+    fail(WHO, `artifacts must be a GraphModel's ModelArtifacts, but got ${artifacts === null ? 'null' : typeof artifacts}.`);
+  }
+  if (!isGraphTopology(artifacts.modelTopology)) {
+    const layers = artifacts.modelTopology != null && typeof artifacts.modelTopology === 'object' &&
+        'model_config' in (artifacts.modelTopology as object);
+    fail(WHO, `artifacts.modelTopology must be a GraphDef (an object with a 'node' array), but got ` +
+         `${layers ? 'a layers model\'s topology (use foldBatchNormalization on the loaded LayersModel)' :
+                     artifacts.modelTopology === undefined ? 'none' : 'an object without a node array'}.`);
+  }
+  const fuseActivations = options.fuseActivations ?? true;
+  const topology = JSON.parse(JSON.stringify(artifacts.modelTopology)) as GraphTopology;
+  const weights = splitWeights(WHO, artifacts);
+  const signature = artifacts.signature as {outputs?: Record<string, {name?: string}>}|undefined;
+  const signatureOutputs = Object.values(signature?.outputs ?? {}).map((o) => o.name ?? '').filter((n) => n);
+  const graph = new Graph(topology.node, weights, signatureOutputs);
+
+  const plans: Plan[] = [];
+  const left = new Map<string, {node: string, op: string, reason: string}>();
+  const leave = (node: GraphNode, reason: string) => {
+    if (!left.has(node.name)) left.set(node.name, {node: node.name, op: node.op, reason});
+  };
+  const planned = new Set<string>();
+
+  for (const node of topology.node) {
+    if (BASE_OPS[node.op] == null) continue;
+    const first = graph.soleConsumer(node.name);
+    const firstUsers = graph.consumersOf(node.name).map((u) => u.node).filter((n) => isCandidate(graph, n));
+    if (typeof first === 'string') {
+      for (const u of firstUsers) {
+        leave(u, `its input ${node.name} (${node.op}) cannot change: ${first}`);
+      }
+      continue;
+    }
+    // A Mul of the output and a computed tensor is reported too (its scale is not a constant).
+    if (!isCandidate(graph, first) && first.op !== 'Mul') continue;
+    const base = readBase(graph, node);
+    if (typeof base === 'string') {
+      leave(first, base);
+      continue;
+    }
+    const steps: Step[] = [];
+    let prev = node.name;
+    let next: GraphNode|string = first;
+    while (typeof next !== 'string' && isCandidate(graph, next)) {
+      const step = readStep(graph, next, prev, base);
+      if (typeof step === 'string') {
+        if (steps.length === 0) leave(next, step);
+        else leave(next, `${step} (the nodes before it, up to ${prev}, were folded into ${node.name})`);
+        break;
+      }
+      steps.push(step);
+      prev = next.name;
+      next = graph.soleConsumer(prev);
+    }
+    if (steps.length === 0) continue;
+    if (base.kind === 'transposeConv' && steps.every((s) => s.mul.every((v) => v === 1))) {
+      continue;  // only additions: a transposed conv and one add, as before
+    }
+    const activation = fuseActivations ? readActivation(graph, prev, base) : null;
+    plans.push({base, steps, activation});
+    for (const s of steps) planned.add(s.node.name);
+  }
+
+  // Leftovers no plan reached: after an activation, a pooling, a non-constant input.
+  for (const node of topology.node) {
+    if (planned.has(node.name) || left.has(node.name)) continue;
+    const producer = leftoverContext(graph, node);
+    if (producer == null) continue;
+    if (ACTIVATION_OPS.includes(producer.op)) {
+      leave(node, `it follows ${producer.name} (${producer.op}): a batch norm cannot be folded backwards through it`);
+    } else if (BATCH_NORM_OPS.includes(node.op)) {
+      leave(node, producer === node ? 'it has no input' :
+          `its input ${producer.name} (${producer.op}) is not a convolution or matmul it can fold into`);
+    } else if (!plans.some((p) => p.steps.some((s) => s.node === producer))) {
+      leave(node, `its input ${producer.name} (${producer.op}) could not take it`);
+    }
+  }
+
+  return applyPlans(artifacts, topology, graph, plans, [...left.values()]);
+}
+
+function applyPlans(artifacts: io.ModelArtifacts, topology: GraphTopology, graph: Graph, plans: Plan[],
+                    left: GraphFoldReport['left']): {artifacts: io.ModelArtifacts, report: GraphFoldReport} {
+  const taken = new Set(topology.node.map((n) => n.name));
+  const added: Array<{name: string, shape: number[], values: Float32Array}> = [];
+  const removed = new Set<string>();
+  /** Nodes to put where the last node of a plan was. */
+  const replacements = new Map<string, GraphNode[]>();
+  const touchedConsts = new Set<string>();
+  const report: GraphFoldReport = {
+    nodesBefore: topology.node.length, nodesAfter: 0, folded: [], fusedActivations: [], left,
+    weightBytesBefore: 0, weightBytesAfter: 0,
+  };
+
+  for (const {base, steps, activation} of plans) {
+    const C = base.channels;
+    const scale = new Float64Array(C).fill(1);
+    const shift = new Float64Array(C);
+    if (base.bias) base.bias.forEach((v, c) => shift[c] = v);
+    for (const s of steps) {
+      for (let c = 0; c < C; c++) {
+        scale[c] *= s.mul[c];
+        shift[c] = shift[c] * s.mul[c] + s.add[c];
+      }
+    }
+    const filter = new Float32Array(base.filter.length);
+    for (let i = 0; i < filter.length; i++) filter[i] = base.filter[i] * scale[base.channelOf(i)];
+    const bias = Float32Array.from(shift);
+
+    const last = activation?.node ?? steps[steps.length - 1].node;
+    const filterName = uniqueName(taken, `${base.node.name}/folded_filter`);
+    const biasName = uniqueName(taken, `${base.node.name}/folded_bias`);
+    added.push({name: filterName, shape: base.filterShape, values: filter});
+    const out: GraphNode[] = [constNode(filterName, base.filterShape)];
+    const baseInputs = base.node.input ?? [];
+    const data = baseInputs.filter((i) => !i.startsWith('^'));
+    const control = baseInputs.filter((i) => i.startsWith('^'));
+    touchedConsts.add(base.filterName);
+    if (base.biasName) touchedConsts.add(base.biasName);
+    for (const s of steps) s.params.forEach((p) => touchedConsts.add(p));
+
+    let foldedInto = last.name;
+    if (base.fusedOp == null) {
+      // Conv2DBackpropInput: the scale goes into the filter; the shift stays an add.
+      const needsAdd = bias.some((v) => v !== 0);
+      const convName = needsAdd ? uniqueName(taken, `${last.name}/conv`) : last.name;
+      foldedInto = convName;
+      out.push({...base.node, name: convName, input: [data[0], filterName, data[2], ...control]});
+      if (needsAdd) {
+        added.push({name: biasName, shape: [C], values: bias});
+        out.push(constNode(biasName, [C]),
+                 {name: last.name, op: 'AddV2', input: [convName, biasName], attr: {T: {type: 'DT_FLOAT'}}});
+      }
+    } else {
+      added.push({name: biasName, shape: [C], values: bias});
+      out.push(constNode(biasName, [C]));
+      const attr = {...(base.node.attr ?? {})};
+      const fusedOps = ['BiasAdd'];
+      const args = [biasName];
+      if (activation) {
+        fusedOps.push(activation.name);
+        if (activation.preluAlpha) args.push(activation.preluAlpha);
+        if (activation.alpha != null) attr.leakyrelu_alpha = {f: activation.alpha};
+      }
+      attr.fused_ops = stringListAttr(fusedOps);
+      attr.num_args = {i: String(args.length)};
+      if (attr.epsilon == null) attr.epsilon = {f: 0};
+      out.push({...base.node, name: last.name, op: base.fusedOp, input: [data[0], filterName, ...args, ...control], attr});
+    }
+    removed.add(base.node.name);
+    steps.forEach((s) => removed.add(s.node.name));
+    if (activation) removed.add(activation.node.name);
+    replacements.set(last.name, out);
+    report.folded.push({nodes: steps.map((s) => s.node.name), into: base.node.name,
+                        op: base.fusedOp ?? base.node.op, node: foldedInto, direction: 'backward'});
+    if (activation) {
+      report.fusedActivations.push({node: activation.node.name, activation: activation.name, into: last.name});
+    }
+  }
+
+  let nodes: GraphNode[] = [];
+  for (const n of topology.node) {
+    const replacement = replacements.get(n.name);
+    if (replacement) nodes.push(...replacement);
+    else if (!removed.has(n.name)) nodes.push(n);
+  }
+  // Constants only the replaced nodes used: dropped, with their weights.
+  const used = new Set<string>();
+  for (const n of nodes) for (const i of n.input ?? []) used.add(parseInput(i).node);
+  graph.outputs.forEach((o) => used.add(o));
+  const library = JSON.stringify(topology.library ?? {});
+  const dropped = new Set([...touchedConsts].filter((c) => !used.has(c) && !library.includes(JSON.stringify(c))));
+  nodes = nodes.filter((n) => !dropped.has(n.name));
+  topology.node = nodes;
+
+  const kept = [...graph.weights.values()].filter((w) => !dropped.has(w.spec.name));
+  const {weightSpecs, weightData} = assembleWeights(kept, added);
+  report.nodesAfter = nodes.length;
+  report.weightBytesBefore = [...graph.weights.values()].reduce((s, w) => s + w.bytes.byteLength, 0);
+  report.weightBytesAfter = weightData.byteLength;
+  return {artifacts: {...artifacts, modelTopology: topology, weightSpecs, weightData}, report};
+}
