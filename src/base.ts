@@ -27,3 +27,7 @@ export type {FusedDepthwiseConv2DArgs} from './layers/fused_depthwise_conv2d';
 export type {FusedDenseArgs} from './layers/fused_dense';
 export {registerFusedLayers} from './layers/fused_register';
 export {setFusedCpuEpilogue} from './layers/fused_cpu_epilogue';
+export {foldGraphModelArtifacts} from './convert/graph/fold_graph_model';
+export type {GraphFoldOptions} from './convert/graph/fold_graph_model';
+export {formatGraphFoldReport} from './convert/graph/graph_fold_report';
+export type {GraphFoldReport} from './convert/graph/graph_fold_report';

@@ -390,7 +390,7 @@ export function foldGraphModelArtifacts(artifacts: io.ModelArtifacts, options: G
     const steps: Step[] = [];
     let prev = node.name;
     let next: GraphNode|string = first;
-    while (typeof next !== 'string' && isCandidate(graph, next)) {
+    while (typeof next !== 'string' && (isCandidate(graph, next) || (steps.length === 0 && next.op === 'Mul'))) {
       const step = readStep(graph, next, prev, base);
       if (typeof step === 'string') {
         if (steps.length === 0) leave(next, step);
