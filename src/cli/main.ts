@@ -14,6 +14,7 @@ import {io, setBackend} from '@tensorflow/tfjs-core';
 import {loadLayersModel} from '@tensorflow/tfjs-layers';
 
 import {foldBatchNormalization, formatFoldReport} from '../index';
+import {foldGraphModelFile, isGraphModelFile} from './graph_fold';
 import {CliError, readModel, writeModel} from './model_files';
 
 const TOOL = 'tfjs-batchnorm-inference';
@@ -73,6 +74,10 @@ export async function main(argv: string[], log = console.log, error = console.er
     return 0;
   }
   try {
+    if (isGraphModelFile(args.input)) {  // a GraphModel: src/cli/graph_fold.ts
+      log(foldGraphModelFile(args.input, args.output));
+      return 0;
+    }
     await setBackend('cpu');
     const {artifacts, bytes} = readModel(args.input);
     let model;
