@@ -31,3 +31,4 @@ export {foldGraphModelArtifacts} from './convert/graph/fold_graph_model';
 export type {GraphFoldOptions} from './convert/graph/fold_graph_model';
 export {formatGraphFoldReport} from './convert/graph/graph_fold_report';
 export type {GraphFoldReport} from './convert/graph/graph_fold_report';
+export {fusedBatchNormGraphExecutor, GRAPH_FUSED_BATCH_NORM_FLAG, GRAPH_FUSED_BATCH_NORM_OPS, registerGraphFusedBatchNorm} from './ops/fused_batch_norm_graph_op';
