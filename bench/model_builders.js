@@ -152,7 +152,51 @@
     return model;
   }
 
-  const api = {mobileNetV2, resNetBlocks, smallCnn, randomizeWeights, withoutBatchNorm};
+  /**
+   * MobileNetV2 (alpha 1.0, the same blocks as mobileNetV2 above) as a
+   * GraphModel exported the Keras 3 way (TF >= 2.16 builds BatchNormalization
+   * with tf.nn.batch_normalization, which tensorflowjs_converter leaves as
+   * Mul -> AddV2): Conv2D / DepthwiseConv2dNative -> Mul -> AddV2 (-> Relu6),
+   * AddV2 residuals, Mean pooling, MatMul + BiasAdd logits. G is
+   * test/fixtures/graph/graph_builder.js; returns the model's artifacts
+   * (deterministic random weights; Mul scales and AddV2 shifts as folded
+   * trained statistics give them).
+   */
+  function mobileNetV2Graph(G, {size = 224, classes = 1000, seed = 1} = {}) {
+    const g = G.createGraph(seed);
+    let n = 0;
+    const bn = (x, name, channels, relu6) => {
+      x = g.binary('Mul', `${name}/bn/mul`, x, g.perChannel(`${name}/bn/scale`, channels, [0.5, 1.5]));
+      x = g.binary('AddV2', `${name}/bn/add`, x, g.perChannel(`${name}/bn/shift`, channels, [-0.5, 0.5]));
+      return relu6 ? g.unary('Relu6', `${name}/relu6`, x) : x;
+    };
+    let x = g.input('input', [-1, size, size, 3]);
+    x = bn(g.conv2d('stem', x, [3, 3, 3, 32], {strides: 2}), 'stem', 32, true);
+    let channels = 32;
+    const settings = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1]];
+    for (const [t, c, repeats, s] of settings) {
+      for (let i = 0; i < repeats; i++) {
+        const name = `block${n++}`;
+        const stride = i === 0 ? s : 1;
+        const out = makeDivisible(c);
+        let y = x;
+        if (t !== 1) y = bn(g.conv2d(`${name}_expand`, y, [1, 1, channels, channels * t]), `${name}_expand`, channels * t, true);
+        y = bn(g.depthwise(`${name}_dw`, y, [3, 3, channels * (t !== 1 ? t : 1), 1], {strides: stride}), `${name}_dw`,
+               channels * (t !== 1 ? t : 1), true);
+        y = bn(g.conv2d(`${name}_project`, y, [1, 1, channels * (t !== 1 ? t : 1), out]), `${name}_project`, out, false);
+        x = stride === 1 && channels === out ? g.binary('AddV2', `${name}_add`, x, y) : y;
+        channels = out;
+      }
+    }
+    x = bn(g.conv2d('top', x, [1, 1, channels, 1280]), 'top', 1280, true);
+    x = g.node('Mean', 'pool', [x, g.constant('pool/axes', [2], [1, 2], 'int32')],
+               {T: {type: 'DT_FLOAT'}, Tidx: {type: 'DT_INT32'}, keep_dims: {b: false}});
+    x = g.binary('BiasAdd', 'logits', g.matmul('logits/matmul', x, [1280, classes]),
+                 g.perChannel('logits/bias', classes, [-0.1, 0.1]));
+    return g.artifacts([x]);
+  }
+
+  const api = {mobileNetV2, mobileNetV2Graph, resNetBlocks, smallCnn, randomizeWeights, withoutBatchNorm};
   if (typeof module === 'object' && module.exports) module.exports = api;
   else root.tfbniModels = api;
 })(typeof globalThis !== 'undefined' ? globalThis : this);
