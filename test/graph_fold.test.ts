@@ -203,6 +203,22 @@ describe('foldGraphModelArtifacts: each leftover pattern', () => {
     expect(report.fusedActivations.map((a) => a.activation)).toEqual(['LeakyRelu', 'Prelu']);
   });
 
+  it('LeakyRelu is not fused into FusedDepthwiseConv2dNative (tfjs-converter maps no alpha there: NaN on cpu)', async () => {
+    const g = createGraph(16);
+    let y = g.input('x', [-1, 5, 5, 3]);
+    y = g.depthwise('dw', y, [3, 3, 3, 1]);
+    y = g.binary('Mul', 'bn/mul', y, g.perChannel('bn/scale', 3, [0.5, 1.5]));
+    y = g.node('LeakyRelu', 'leaky', [y], {T: {type: 'DT_FLOAT'}, alpha: {f: 0.1}});
+    y = g.depthwise('dw2', y, [3, 3, 3, 1]);
+    y = g.binary('Mul', 'bn2/mul', y, g.perChannel('bn2/scale', 3, [0.5, 1.5]));
+    y = g.node('LeakyRelu', 'leaky2', [y], {T: {type: 'DT_FLOAT'}, alpha: {f: 0.2}});
+    const {artifacts, report} = await foldAndCheck(g.artifacts([y]), [2, 5, 5, 3]);
+    expect(nodeOf(artifacts, 'leaky').op).toBe('LeakyRelu');
+    expect(fusedOps(nodeOf(artifacts, 'bn/mul'))).toEqual(['BiasAdd']);
+    expect(nodeOf(artifacts, 'leaky2').op).toBe('LeakyRelu');
+    expect(report.fusedActivations).toEqual([]);
+  });
+
   it.each(['FusedBatchNorm', 'FusedBatchNormV2', 'FusedBatchNormV3'])('%s (is_training false) after Conv2D and DepthwiseConv2dNative', async (op) => {
     const g = createGraph(7);
     let y = g.input('x', [-1, 6, 6, 3]);

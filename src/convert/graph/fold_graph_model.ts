@@ -290,7 +290,12 @@ function readActivation(graph: Graph, end: string, base: Base): Plan['activation
     }
     return {node: next, name: 'Prelu', preluAlpha: inputs[1]};
   }
-  if (next.op === 'LeakyRelu') return {node: next, name: 'LeakyRelu', alpha: getNumber(next, 'alpha') ?? 0.2};
+  if (next.op === 'LeakyRelu') {
+    // tfjs-converter 4.22 maps no leakyrelu_alpha for FusedDepthwiseConv2dNative: the
+    // kernels get alpha undefined (NaN on cpu). Kept as a node of its own there.
+    if (base.fusedOp === 'FusedDepthwiseConv2dNative') return null;
+    return {node: next, name: 'LeakyRelu', alpha: getNumber(next, 'alpha') ?? 0.2};
+  }
   return {node: next, name: next.op};
 }
 
@@ -517,7 +522,7 @@ function applyPlans(artifacts: io.ModelArtifacts, topology: GraphTopology, graph
   const used = new Set<string>();
   for (const n of nodes) for (const i of n.input ?? []) used.add(parseInput(i).node);
   graph.outputs.forEach((o) => used.add(o));
-  const library = JSON.stringify(topology.library ?? {});
+  const library = JSON.stringify([topology.library ?? {}, artifacts.modelInitializer ?? {}]);
   const dropped = new Set([...touchedConsts].filter((c) => !used.has(c) && !library.includes(JSON.stringify(c))));
   nodes = nodes.filter((n) => !dropped.has(n.name));
   topology.node = nodes;
