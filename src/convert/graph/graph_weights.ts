@@ -86,7 +86,8 @@ export function readFloatWeight(weight: StoredWeight): Float32Array|null {
   const out = new Float32Array(n);
   const q = spec.quantization;
   if (q == null) {
-    for (let i = 0; i < n; i++) out[i] = view.getFloat32(4 * i, true);
+    // Weight files are little-endian, as tfjs reads them (on little-endian platforms).
+    new Uint8Array(out.buffer).set(bytes.subarray(0, 4 * n));
   } else if (q.dtype === 'float16') {
     for (let i = 0; i < n; i++) out[i] = float16ToNumber(view.getUint16(2 * i, true));
   } else if (q.dtype === 'uint8' || q.dtype === 'uint16') {
@@ -118,9 +119,8 @@ export function assembleWeights(kept: StoredWeight[], added: Array<{name: string
     offset += w.bytes.byteLength;
     weightSpecs.push(w.spec);
   }
-  const view = new DataView(out.buffer);
   for (const w of added) {
-    w.values.forEach((v, i) => view.setFloat32(offset + 4 * i, v, true));
+    out.set(new Uint8Array(w.values.buffer, w.values.byteOffset, 4 * w.values.length), offset);
     offset += 4 * w.values.length;
     weightSpecs.push({name: w.name, shape: w.shape, dtype: 'float32'});
   }
