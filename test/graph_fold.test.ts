@@ -270,6 +270,59 @@ describe('foldGraphModelArtifacts: each leftover pattern', () => {
   });
 });
 
+describe('foldGraphModelArtifacts: folding forward (a batch norm after an activation or a pooling)', () => {
+  it('into a VALID or 1x1 convolution, a depthwise one, a fused one with its activation; not into a padded 3x3', async () => {
+    const g = createGraph(17);
+    let y = g.input('x', [-1, 8, 8, 3]);
+    y = g.fusedConv2d('c1', y, [3, 3, 3, 4], ['BiasAdd', 'Relu']);
+    y = g.binary('Mul', 'bn1/mul', y, g.perChannel('bn1/scale', 4, [0.5, 1.5]));
+    y = g.binary('AddV2', 'bn1/add', y, g.perChannel('bn1/shift', 4, [-0.5, 0.5]));
+    y = g.conv2d('c2', y, [1, 1, 4, 6]);  // SAME, 1x1: no padding
+    y = g.unary('Relu6', 'r2', y);
+    y = g.fusedBatchNorm('bn2', y, 6);
+    y = g.depthwise('dw', y, [3, 3, 6, 1], {padding: 'VALID'});
+    y = g.unary('Relu', 'r3', y);
+    y = g.binary('Mul', 'bn3/mul', y, g.perChannel('bn3/scale', 6, [0.5, 1.5]));
+    y = g.binary('AddV2', 'bn3/add', y, g.perChannel('bn3/shift', 6, [-0.5, 0.5]));
+    y = g.fusedConv2d('c4', y, [1, 1, 6, 5], ['BiasAdd', 'Relu']);
+    y = g.unary('Elu', 'r4', g.binary('AddV2', 'pre', y, g.perChannel('pre/shift', 5, [-0.1, 0.1])));
+    y = g.binary('Mul', 'bn5/mul', y, g.perChannel('bn5/scale', 5, [0.5, 1.5]));
+    y = g.conv2d('c5', y, [3, 3, 5, 2]);  // SAME, 3x3: the padded zeros would not be shifted
+    const {artifacts, report} = await foldAndCheck(g.artifacts([y]), [2, 8, 8, 3]);
+    expect(report.folded).toEqual([
+      {nodes: ['bn1/mul', 'bn1/add'], into: 'c2', op: '_FusedConv2D', node: 'c2', direction: 'forward'},
+      {nodes: ['bn2'], into: 'dw', op: 'FusedDepthwiseConv2dNative', node: 'dw', direction: 'forward'},
+      {nodes: ['bn3/mul', 'bn3/add'], into: 'c4', op: '_FusedConv2D', node: 'c4', direction: 'forward'},
+    ]);
+    expect(fusedOps(nodeOf(artifacts, 'c4'))).toEqual(['BiasAdd', 'Relu']);
+    expect(nodeOf(artifacts, 'c2').input).toEqual(['c1', 'c2/folded_filter', 'c2/folded_bias']);
+    expect(report.left).toEqual([
+      {node: 'pre', op: 'AddV2', reason: 'c4 (_FusedConv2D) already applies BiasAdd + Relu: a batch norm after an ' +
+                                         'activation cannot be folded backwards'},
+      {node: 'bn5/mul', op: 'Mul', reason: 'it follows r4 (Elu): a batch norm cannot be folded backwards through it; ' +
+                                          'not folded forward: c5 pads its input (SAME, a 3x3 filter): the padded ' +
+                                          'zeros would not be shifted'},
+    ]);
+    expect(formatGraphFoldReport(report).split('\n')[2]).toBe(
+        '  bn1/mul + bn1/add -> c2 (now c2: _FusedConv2D, folded forward)');
+  });
+
+  it('after a Mean pooling into MatMul (and MatMul with transpose_b)', async () => {
+    const g = createGraph(18);
+    let y = g.input('x', [-1, 4, 4, 6]);
+    y = g.node('Mean', 'pool', [y, g.constant('pool/axes', [2], [1, 2], 'int32')],
+               {T: {type: 'DT_FLOAT'}, Tidx: {type: 'DT_INT32'}, keep_dims: {b: false}});
+    y = g.binary('Mul', 'bn/mul', y, g.perChannel('bn/scale', 6, [0.5, 1.5]));
+    y = g.binary('AddV2', 'bn/add', y, g.perChannel('bn/shift', 6, [-0.5, 0.5]));
+    y = g.unary('Relu', 'relu', g.matmul('fc', y, [6, 5]));
+    y = g.binary('Sub', 'bn2/sub', y, g.perChannel('bn2/mean', 5, [-0.5, 0.5]));
+    y = g.matmul('fc2', y, [3, 5], {transposeB: true});
+    const {report} = await foldAndCheck(g.artifacts([y]), [2, 4, 4, 6]);
+    expect(report.folded.map((f) => [f.nodes, f.into, f.op, f.direction])).toEqual([
+      [['bn/mul', 'bn/add'], 'fc', '_FusedMatMul', 'forward'], [['bn2/sub'], 'fc2', '_FusedMatMul', 'forward']]);
+  });
+});
+
 describe('foldGraphModelArtifacts: never wrong', () => {
   it('leaves what it cannot fold exactly, each with its reason', async () => {
     const g = createGraph(11);

@@ -18,6 +18,7 @@
 import {io} from '@tensorflow/tfjs-core';
 
 import {fail} from '../../util/fail';
+import {foldForwardPass} from './fold_graph_forward';
 import {ACTIVATION_OPS, BATCH_NORM_OPS, FUSABLE_ACTIVATIONS, Graph, isCandidate, isNhwc, perChannel, readStep, shapeText, Step, uniqueName} from './graph_chain';
 import {constNode, getBool, getNumber, getString, getStrings, getType, GraphNode, GraphTopology, isGraphTopology, parseInput, stringListAttr} from './graph_def';
 import {GraphFoldReport} from './graph_fold_report';
@@ -32,6 +33,12 @@ export interface GraphFoldOptions {
    * accept it (Relu, Relu6, Elu, LeakyRelu, Prelu, Sigmoid). Default true.
    */
   fuseActivations?: boolean;
+  /**
+   * Fold a batch norm that cannot go into the node before it (it follows an
+   * activation or a pooling) into the convolution or matmul after it, where
+   * that is exact (src/convert/graph/fold_graph_forward.ts). Default true.
+   */
+  foldForward?: boolean;
 }
 
 /** The nodes a batch norm folds into, and the fused op each becomes. */
@@ -261,7 +268,23 @@ export function foldGraphModelArtifacts(artifacts: io.ModelArtifacts, options: G
     }
   }
 
-  return applyPlans(artifacts, topology, graph, plans, [...left.values()]);
+  const backward = applyPlans(artifacts, topology, graph, plans, [...left.values()]);
+  if (!(options.foldForward ?? true)) return backward;
+  const forward = foldForwardPass(WHO, backward.artifacts, signatureOutputs);
+  const report = backward.report;
+  if (forward.folded.length > 0) {
+    report.folded.push(...forward.folded);
+    report.nodesAfter = (forward.artifacts.modelTopology as GraphTopology).node.length;
+    report.weightBytesAfter = io.CompositeArrayBuffer.join(forward.artifacts.weightData!).byteLength;
+  }
+  const leftByName = new Map(report.left.filter((l) => !forward.foldedNodes.has(l.node)).map((l) => [l.node, l]));
+  for (const l of forward.left) {
+    const earlier = leftByName.get(l.node);
+    if (earlier) earlier.reason = `${earlier.reason}; ${l.reason}`;
+    else leftByName.set(l.node, l);
+  }
+  report.left = [...leftByName.values()];
+  return {artifacts: forward.artifacts, report};
 }
 
 function applyPlans(artifacts: io.ModelArtifacts, topology: GraphTopology, graph: Graph, plans: Plan[],
