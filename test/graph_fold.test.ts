@@ -232,6 +232,21 @@ describe('foldGraphModelArtifacts: each leftover pattern', () => {
       [['bn'], 'conv', '_FusedConv2D'], [['dw_bn'], 'dw', 'FusedDepthwiseConv2dNative']]);
   });
 
+  it('Conv2D -> AddN(x, conv) -> AddV2(const, sum): grappler\'s AddOpsRewrite moved the shift past the residual sum', async () => {
+    const g = createGraph(19);
+    const x = g.input('x', [-1, 5, 5, 4]);
+    const a = g.unary('Relu', 'a', g.fusedConv2d('c0', x, [1, 1, 4, 4], ['BiasAdd']));
+    const conv = g.conv2d('project', a, [1, 1, 4, 4]);
+    const sum = g.node('AddN', 'sum', [x, conv], {N: {i: '2'}, T: {type: 'DT_FLOAT'}});
+    const out = g.binary('AddV2', 'block_add', g.perChannel('project_bn/sub', 4, [-0.5, 0.5]), sum);
+    const y = g.unary('Relu6', 'next', out);
+    const {artifacts, report} = await foldAndCheck(g.artifacts([y]), [2, 5, 5, 4]);
+    expect(report.folded).toEqual([{nodes: ['block_add'], into: 'project', op: '_FusedConv2D', node: 'project',
+                                    direction: 'backward'}]);
+    expect(nodeOf(artifacts, 'block_add')).toMatchObject({op: 'AddN', input: ['x', 'project']});
+    expect(nodeOf(artifacts, 'next').input).toEqual(['block_add']);
+  });
+
   it('keeps the output names of a graph without a signature', async () => {
     const g = createGraph(8);
     let y = g.input('x', [-1, 4, 4, 2]);

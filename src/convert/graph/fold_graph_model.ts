@@ -72,6 +72,11 @@ interface Plan {
   base: Base;
   steps: Step[];
   activation: {node: GraphNode, name: string, alpha?: number, preluAlpha?: string}|null;
+  /**
+   * The AddN between the base and its Add (grappler's AddOpsRewrite moves a
+   * batch norm's shift past a residual sum: conv -> AddN(x, conv) -> Add(c)).
+   */
+  through?: GraphNode;
 }
 
 /** The node a batch norm can fold into, or why `node` is not one. */
@@ -129,6 +134,27 @@ function readBase(graph: Graph, node: GraphNode): Base|string {
   }
   return {node, kind: spec.kind, fusedOp: spec.fusedOp, filterName: filterRef.node, filter: filter.values,
           filterShape: shape, bias, biasName, channels, outputRank, channelOf};
+}
+
+/**
+ * conv -> AddN(x, conv) -> Add(const): x + conv + c = x + (conv + c), so the
+ * constant goes into the conv's bias (exact), the AddN takes the Add's name.
+ */
+function planThroughAddN(graph: Graph, node: GraphNode, addN: GraphNode): Plan|null {
+  const inputs = addN.input ?? [];
+  const refs = inputs.map(parseInput);
+  if (inputs.length !== 2 || refs.some((r) => r.control || r.output !== 0) || refs.every((r) => r.node === node.name)) {
+    return null;
+  }
+  const dtype = getType(addN, 'T');
+  if (dtype != null && dtype !== 'DT_FLOAT') return null;
+  const add = graph.soleConsumer(addN.name);
+  if (typeof add === 'string' || !['Add', 'AddV2'].includes(add.op) || !isCandidate(graph, add)) return null;
+  const base = readBase(graph, node);
+  if (typeof base === 'string' || base.fusedOp == null) return null;
+  const step = readStep(graph, add, addN.name, base.channels, base.outputRank);
+  if (typeof step === 'string') return null;
+  return {base, steps: [step], activation: null, through: addN};
 }
 
 /** The activation after `end` that the fused op can take, or null. */
@@ -223,6 +249,14 @@ export function foldGraphModelArtifacts(artifacts: io.ModelArtifacts, options: G
       }
       continue;
     }
+    if (first.op === 'AddN') {
+      const plan = planThroughAddN(graph, node, first);
+      if (plan != null) {
+        plans.push(plan);
+        planned.add(plan.steps[0].node.name);
+      }
+      continue;
+    }
     // A Mul of the output and a computed tensor is reported too (its scale is not a constant).
     if (!isCandidate(graph, first) && first.op !== 'Mul') continue;
     const base = readBase(graph, node);
@@ -300,7 +334,7 @@ function applyPlans(artifacts: io.ModelArtifacts, topology: GraphTopology, graph
     weightBytesBefore: 0, weightBytesAfter: 0,
   };
 
-  for (const {base, steps, activation} of plans) {
+  for (const {base, steps, activation, through} of plans) {
     const C = base.channels;
     const scale = new Float64Array(C).fill(1);
     const shift = new Float64Array(C);
@@ -316,6 +350,8 @@ function applyPlans(artifacts: io.ModelArtifacts, topology: GraphTopology, graph
     const bias = Float32Array.from(shift);
 
     const last = activation?.node ?? steps[steps.length - 1].node;
+    // Through an AddN the folded node keeps the base's name and the AddN takes the Add's.
+    const fusedName = through ? base.node.name : last.name;
     const filterName = uniqueName(taken, `${base.node.name}/folded_filter`);
     const biasName = uniqueName(taken, `${base.node.name}/folded_bias`);
     added.push({name: filterName, shape: base.filterShape, values: filter});
@@ -327,7 +363,7 @@ function applyPlans(artifacts: io.ModelArtifacts, topology: GraphTopology, graph
     if (base.biasName) touchedConsts.add(base.biasName);
     for (const s of steps) s.params.forEach((p) => touchedConsts.add(p));
 
-    let foldedInto = last.name;
+    let foldedInto = fusedName;
     if (base.fusedOp == null) {
       // Conv2DBackpropInput: the scale goes into the filter; the shift stays an add.
       const needsAdd = bias.some((v) => v !== 0);
@@ -353,12 +389,13 @@ function applyPlans(artifacts: io.ModelArtifacts, topology: GraphTopology, graph
       attr.fused_ops = stringListAttr(fusedOps);
       attr.num_args = {i: String(args.length)};
       if (attr.epsilon == null) attr.epsilon = {f: 0};
-      out.push({...base.node, name: last.name, op: base.fusedOp, input: [data[0], filterName, ...args, ...control], attr});
+      out.push({...base.node, name: fusedName, op: base.fusedOp, input: [data[0], filterName, ...args, ...control], attr});
     }
     removed.add(base.node.name);
     steps.forEach((s) => removed.add(s.node.name));
     if (activation) removed.add(activation.node.name);
-    replacements.set(last.name, out);
+    replacements.set(fusedName, out);
+    if (through) replacements.set(through.name, [{...through, name: last.name}]);
     report.folded.push({nodes: steps.map((s) => s.node.name), into: base.node.name,
                         op: base.fusedOp ?? base.node.op, node: foldedInto, direction: 'backward'});
     if (activation) {
