@@ -8,6 +8,7 @@
  * not import this package).
  */
 import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
 import {execFileSync} from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
@@ -384,6 +385,15 @@ describe('foldGraphModelArtifacts: never wrong', () => {
     expect(Buffer.from(artifacts.weightData as ArrayBuffer).equals(Buffer.from(original.weightData as ArrayBuffer))).toBe(true);
   });
 
+  it('a MatMul with transpose_a is left (tfjs-backend-wasm 4.22\'s fused matMul is wrong there)', () => {
+    const g = createGraph(22);
+    const y = g.binary('Mul', 'bn', g.matmul('fc', g.input('x', [4, -1]), [4, 3]), g.perChannel('s', 3, [0.5, 1.5]));
+    g.nodes.find((n: Node) => n.name === 'fc').attr.transpose_a = {b: true};
+    expect(foldGraphModelArtifacts(g.artifacts([y])).report.left).toEqual([
+      {node: 'bn', op: 'Mul', reason: 'fc (MatMul) transposes its input a: tfjs-backend-wasm 4.22\'s fused matMul ' +
+                                      'with a transposed input and a bias computes wrong numbers'}]);
+  });
+
   it('a Mul after a Relu is reported as after an activation', () => {
     const g = createGraph(12);
     let y = g.input('x', [-1, 4]);
@@ -463,6 +473,36 @@ describe('foldGraphModelArtifacts: weights', () => {
     expect(() => foldGraphModelArtifacts(null as unknown as Artifacts)).toThrow(
         'Error in foldGraphModelArtifacts: artifacts must be a GraphModel\'s ModelArtifacts, but got null.');
     expect(memorySnapshot()).toEqual(before);
+  });
+});
+
+describe('foldGraphModelArtifacts: on wasm', () => {
+  it('the fused forms it writes (every fused activation, conv, depthwise, matmul) predict like the original', async () => {
+    const g = createGraph(20);
+    let y = g.input('x', [-1, 6, 6, 3]);
+    const bn = (name: string, t: string, c: number) => g.binary('AddV2', `${name}/add`,
+        g.binary('Mul', `${name}/mul`, t, g.perChannel(`${name}/scale`, c, [0.5, 1.5])), g.perChannel(`${name}/shift`, c, [-0.5, 0.5]));
+    y = g.node('LeakyRelu', 'leaky', [bn('b1', g.conv2d('c1', y, [3, 3, 3, 4]), 4)], {T: {type: 'DT_FLOAT'}, alpha: {f: 0.1}});
+    y = g.binary('Prelu', 'prelu', bn('b2', g.depthwise('dw', y, [3, 3, 4, 2]), 8), g.perChannel('alpha', 8, [0.05, 0.3]));
+    y = g.unary('Relu6', 'relu6', bn('b3', g.depthwise('dw2', y, [3, 3, 8, 1], {strides: 2}), 8));
+    y = g.unary('Elu', 'elu', bn('b4', g.conv2d('c2', y, [1, 1, 8, 6]), 6));
+    y = g.unary('Sigmoid', 'sigmoid', bn('b5', g.depthwise('dw3', y, [3, 3, 6, 1]), 6));
+    y = g.node('Reshape', 'flat', [y, g.constant('flat/shape', [2], [-1, 54], 'int32')],
+               {T: {type: 'DT_FLOAT'}, Tshape: {type: 'DT_INT32'}});
+    y = g.unary('Relu', 'relu', bn('b6', g.matmul('fc', y, [54, 5]), 5));
+    y = bn('b7', g.matmul('fc2', y, [7, 5], {transposeB: true}), 7);
+    const original = g.artifacts([y]);
+    const {artifacts, report} = foldGraphModelArtifacts(original);
+    expect(report.fusedActivations.map((a) => a.activation)).toEqual(['LeakyRelu', 'Prelu', 'Relu6', 'Elu', 'Sigmoid', 'Relu']);
+    // tfjs-backend-wasm 4.22's fused matMul with transposeB and a bias is wrong: b is written transposed.
+    expect((nodeOf(artifacts, 'b7/add').attr as Record<string, unknown>).transpose_b).toEqual({b: false});
+    expect(artifacts.weightSpecs!.find((w) => w.name === 'fc2/folded_filter')!.shape).toEqual([5, 7]);
+    expect(await tf.setBackend('wasm')).toBe(true);
+    try {
+      expect(await relativeDiff(original, artifacts, [2, 6, 6, 3])).toBeLessThan(TOLERANCE);
+    } finally {
+      await tf.setBackend('cpu');
+    }
   });
 });
 

@@ -1,6 +1,6 @@
 /**
  * FusedBatchNorm / V2 / V3 in GraphModels, executed by this package's op once
- * it is imported (src/ops/fused_batch_norm_graph_op.ts): NHWC and NCHW,
+ * it is imported (src/ops/fused_batch_norm_graph_op.ts), on cpu and wasm: NHWC and NCHW,
  * is_training false (the node's statistics) and true (the batch's, variance
  * divided by N), against a float64 reference; the TFBNI_GRAPH_FUSED_BATCH_NORM
  * flag turns it off (tfjs-converter's own mapping, which ignores data_format,
@@ -10,6 +10,7 @@
  * moments for is_training true, against float64).
  */
 import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
 
 import '../src';
 
@@ -55,7 +56,9 @@ describe('FusedBatchNorm* in a GraphModel, executed by batchNormInference', () =
     }
   }
 
-  it.each(cases)('%j predicts like the float64 reference and frees its intermediates', async (c) => {
+  const backendCases = ['cpu', 'wasm'].flatMap((backend) => cases.map((c) => ({backend, ...c})));
+  it.each(backendCases)('%j predicts like the float64 reference and frees its intermediates', async (c) => {
+    expect(await tf.setBackend(c.backend)).toBe(true);
     const shape = c.dataFormat === 'NHWC' ? [2, 3, 5, 4] : [2, 4, 3, 5];
     const {artifacts, params, axis, epsilon} = batchNormGraph(c, shape);
     const model = await tf.loadGraphModel(tf.io.fromMemory(artifacts));
@@ -74,6 +77,7 @@ describe('FusedBatchNorm* in a GraphModel, executed by batchNormInference', () =
     expectClose(got, ref);
     x.dispose();
     model.dispose();
+    await tf.setBackend('cpu');
   });
 
   it('the flag turns it off (tfjs-converter\'s mapping again, for models loaded afterwards) and on', async () => {

@@ -16,7 +16,7 @@ import {io} from '@tensorflow/tfjs-core';
 import {BATCH_NORM_OPS, Graph, isCandidate, isNhwc, perChannel, readStep, Step, uniqueName} from './graph_chain';
 import {constNode, getBool, getString, getStrings, getType, GraphNode, GraphTopology, parseInput, stringListAttr} from './graph_def';
 import {GraphFoldReport} from './graph_fold_report';
-import {assembleWeights, splitWeights} from './graph_weights';
+import {assembleWeights, splitWeights, transposeMatrix} from './graph_weights';
 
 const TARGET_OPS: Record<string, {kind: 'conv2d'|'depthwise'|'matmul', fusedOp: string}> = {
   Conv2D: {kind: 'conv2d', fusedOp: '_FusedConv2D'},
@@ -200,15 +200,24 @@ export function foldForwardPass(who: string, artifacts: io.ModelArtifacts, signa
     }
     const filterName = uniqueName(taken, `${node.name}/folded_filter`);
     const biasName = uniqueName(taken, `${node.name}/folded_bias`);
-    added.push({name: filterName, shape: target.filterShape, values: filter},
-               {name: biasName, shape: [target.outChannels], values: Float32Array.from(bias)});
     const attr = {...(node.attr ?? {})};
+    let written: Float32Array = filter;
+    let filterShape = target.filterShape;
+    if (TARGET_OPS[node.op].kind === 'matmul' && getBool(node, 'transpose_b')) {
+      // Written as [K, N]: tfjs-backend-wasm 4.22's fused matMul with transposeB and a bias
+      // computes wrong numbers.
+      written = transposeMatrix(filter, filterShape[0], filterShape[1]);
+      filterShape = [filterShape[1], filterShape[0]];
+      attr.transpose_b = {b: false};
+    }
+    added.push({name: filterName, shape: filterShape, values: written},
+               {name: biasName, shape: [target.outChannels], values: Float32Array.from(bias)});
     const fusedOps = target.fusedOps.length > 0 ? target.fusedOps : ['BiasAdd'];
     attr.fused_ops = stringListAttr(fusedOps);
     attr.num_args = {i: String(1 + target.extraArgs.length)};
     if (attr.epsilon == null) attr.epsilon = {f: 0};
     const control = (node.input ?? []).filter((i) => i.startsWith('^'));
-    replaced.set(node.name, [constNode(filterName, target.filterShape), constNode(biasName, [target.outChannels]), {
+    replaced.set(node.name, [constNode(filterName, filterShape), constNode(biasName, [target.outChannels]), {
       ...node, op: target.fusedOp, input: [input, filterName, biasName, ...target.extraArgs, ...control], attr,
     }]);
     target.consts.forEach((c) => touched.add(c));

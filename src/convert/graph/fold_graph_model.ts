@@ -22,7 +22,7 @@ import {foldForwardPass} from './fold_graph_forward';
 import {ACTIVATION_OPS, BATCH_NORM_OPS, FUSABLE_ACTIVATIONS, Graph, isCandidate, isNhwc, perChannel, readStep, shapeText, Step, uniqueName} from './graph_chain';
 import {constNode, getBool, getNumber, getString, getStrings, getType, GraphNode, GraphTopology, isGraphTopology, parseInput, stringListAttr} from './graph_def';
 import {GraphFoldReport} from './graph_fold_report';
-import {assembleWeights, splitWeights} from './graph_weights';
+import {assembleWeights, splitWeights, transposeMatrix} from './graph_weights';
 
 const WHO = 'foldGraphModelArtifacts';
 
@@ -115,6 +115,10 @@ function readBase(graph: Graph, node: GraphNode): Base|string {
   } else {
     if (shape.length !== 2) return `the matrix b of ${node.name} has shape ${shapeText(shape)}, not rank 2`;
     outputRank = 2;
+    if (getBool(node, 'transpose_a')) {
+      return `${node.name} (${node.op}) transposes its input a: tfjs-backend-wasm 4.22's fused matMul with a ` +
+          'transposed input and a bias computes wrong numbers';
+    }
     if (getBool(node, 'transpose_b')) {
       channels = shape[0];
       const k = shape[1];
@@ -345,17 +349,26 @@ function applyPlans(artifacts: io.ModelArtifacts, topology: GraphTopology, graph
         shift[c] = shift[c] * s.mul[c] + s.add[c];
       }
     }
-    const filter = new Float32Array(base.filter.length);
+    let filter: Float32Array = new Float32Array(base.filter.length);
     for (let i = 0; i < filter.length; i++) filter[i] = base.filter[i] * scale[base.channelOf(i)];
     const bias = Float32Array.from(shift);
+    let filterShape = base.filterShape;
+    const attr = {...(base.node.attr ?? {})};
+    if (base.kind === 'matmul' && getBool(base.node, 'transpose_b')) {
+      // Written as [K, N]: tfjs-backend-wasm 4.22's fused matMul with transposeB and a bias
+      // computes wrong numbers.
+      filter = transposeMatrix(filter, filterShape[0], filterShape[1]);
+      filterShape = [filterShape[1], filterShape[0]];
+      attr.transpose_b = {b: false};
+    }
 
     const last = activation?.node ?? steps[steps.length - 1].node;
     // Through an AddN the folded node keeps the base's name and the AddN takes the Add's.
     const fusedName = through ? base.node.name : last.name;
     const filterName = uniqueName(taken, `${base.node.name}/folded_filter`);
     const biasName = uniqueName(taken, `${base.node.name}/folded_bias`);
-    added.push({name: filterName, shape: base.filterShape, values: filter});
-    const out: GraphNode[] = [constNode(filterName, base.filterShape)];
+    added.push({name: filterName, shape: filterShape, values: filter});
+    const out: GraphNode[] = [constNode(filterName, filterShape)];
     const baseInputs = base.node.input ?? [];
     const data = baseInputs.filter((i) => !i.startsWith('^'));
     const control = baseInputs.filter((i) => i.startsWith('^'));
@@ -378,7 +391,6 @@ function applyPlans(artifacts: io.ModelArtifacts, topology: GraphTopology, graph
     } else {
       added.push({name: biasName, shape: [C], values: bias});
       out.push(constNode(biasName, [C]));
-      const attr = {...(base.node.attr ?? {})};
       const fusedOps = ['BiasAdd'];
       const args = [biasName];
       if (activation) {

@@ -126,3 +126,12 @@ export function assembleWeights(kept: StoredWeight[], added: Array<{name: string
   }
   return {weightSpecs, weightData: out.buffer};
 }
+
+/** A [rows, cols] matrix (row-major) transposed to [cols, rows]. */
+export function transposeMatrix(values: Float32Array, rows: number, cols: number): Float32Array<ArrayBuffer> {
+  const out = new Float32Array(values.length);
+  for (let r = 0; r < rows; r++) {
+    for (let c = 0; c < cols; c++) out[c * rows + r] = values[r * cols + c];
+  }
+  return out;
+}
