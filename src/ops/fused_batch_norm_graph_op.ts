@@ -80,6 +80,9 @@ export function fusedBatchNormGraphExecutor(op: string): (node: GraphNode) => Te
  * registered under them.
  */
 function setRegistered(on: boolean): void {
+  // The browser bundle takes tfjs-converter from the page's global tf: a page that loaded
+  // tfjs-core and backends without the converter has no GraphModels to run them in.
+  if (typeof registerOp !== 'function' || typeof deregisterOp !== 'function') return;
   for (const op of GRAPH_FUSED_BATCH_NORM_OPS) {
     if (on) registerOp(op, fusedBatchNormGraphExecutor(op));
     else deregisterOp(op);
