@@ -13,7 +13,10 @@
  * form (_FusedConv2D, FusedDepthwiseConv2dNative, _FusedMatMul with
  * BiasAdd), which also takes the activation after the chain where tfjs's
  * fused ops accept it. Conv2DBackpropInput has no fused form in tfjs: A goes
- * into its filter and B stays as one AddV2.
+ * into its filter and B stays as one AddV2. conv -> AddN(x, conv) -> Add(c)
+ * (grappler's AddOpsRewrite) puts c into the conv's bias. Chains that follow
+ * an activation or a pooling are then folded forward where exact
+ * (fold_graph_forward.ts). What is left is reported with the reason.
  */
 import {io} from '@tensorflow/tfjs-core';
 
