@@ -152,7 +152,58 @@
     return model;
   }
 
-  const api = {mobileNetV2, resNetBlocks, smallCnn, randomizeWeights, withoutBatchNorm};
+  /**
+   * MobileNetV2 (alpha 1.0, the same blocks as mobileNetV2 above) as a
+   * GraphModel exported the Keras 3 way, node for node as
+   * tensorflowjs_converter 4.22 writes a TF 2.19 Keras MobileNetV2
+   * (programistress/meow-or-woof-classifier's public/web_model): Keras 3
+   * builds BatchNormalization with tf.nn.batch_normalization, and grappler
+   * folds it into the 1x1 convolutions but leaves every depthwise one as
+   * DepthwiseConv2dNative -> Mul -> AddV2 -> Relu6; expand and stem convs are
+   * _FusedConv2D[BiasAdd, Relu6]; a projection is _FusedConv2D[BiasAdd], or,
+   * before a residual sum, Conv2D -> AddN(x, conv) -> AddV2(shift). Mean
+   * pooling, _FusedMatMul logits. G is test/fixtures/graph/graph_builder.js;
+   * returns the artifacts (deterministic random weights; Mul scales and AddV2
+   * shifts as folded trained statistics give them).
+   */
+  function mobileNetV2Graph(G, {size = 224, classes = 1000, seed = 1} = {}) {
+    const g = G.createGraph(seed);
+    let n = 0;
+    const shift = (name, channels) => g.perChannel(name, channels, [-0.5, 0.5]);
+    let x = g.input('input', [-1, size, size, 3]);
+    x = g.fusedConv2d('stem', x, [3, 3, 3, 32], ['BiasAdd', 'Relu6'], {strides: 2});
+    let channels = 32;
+    const settings = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2], [6, 320, 1, 1]];
+    for (const [t, c, repeats, s] of settings) {
+      for (let i = 0; i < repeats; i++) {
+        const name = `block${n++}`;
+        const stride = i === 0 ? s : 1;
+        const out = makeDivisible(c);
+        const wide = channels * t;
+        let y = x;
+        if (t !== 1) y = g.fusedConv2d(`${name}_expand`, y, [1, 1, channels, wide], ['BiasAdd', 'Relu6']);
+        y = g.depthwise(`${name}_dw`, y, [3, 3, wide, 1], {strides: stride});
+        y = g.binary('Mul', `${name}_dw_bn/mul_1`, y, g.perChannel(`${name}_dw_bn/mul`, wide, [0.5, 1.5]));
+        y = g.binary('AddV2', `${name}_dw_bn/add_1`, y, shift(`${name}_dw_bn/sub`, wide));
+        y = g.unary('Relu6', `${name}_dw_relu`, y);
+        if (stride === 1 && channels === out) {
+          y = g.conv2d(`${name}_project`, y, [1, 1, wide, out]);
+          const sum = g.node('AddN', `${name}_add/AddN`, [x, y], {N: {i: '2'}, T: {type: 'DT_FLOAT'}});
+          x = g.binary('AddV2', `${name}_add`, shift(`${name}_project_bn/sub`, out), sum);
+        } else {
+          x = g.fusedConv2d(`${name}_project`, y, [1, 1, wide, out], ['BiasAdd']);
+        }
+        channels = out;
+      }
+    }
+    x = g.fusedConv2d('top', x, [1, 1, channels, 1280], ['BiasAdd', 'Relu6']);
+    x = g.node('Mean', 'pool', [x, g.constant('pool/axes', [2], [1, 2], 'int32')],
+               {T: {type: 'DT_FLOAT'}, Tidx: {type: 'DT_INT32'}, keep_dims: {b: false}});
+    x = g.matmul('logits', x, [1280, classes], {fusedBias: true});
+    return g.artifacts([x]);
+  }
+
+  const api = {mobileNetV2, mobileNetV2Graph, resNetBlocks, smallCnn, randomizeWeights, withoutBatchNorm};
   if (typeof module === 'object' && module.exports) module.exports = api;
   else root.tfbniModels = api;
 })(typeof globalThis !== 'undefined' ? globalThis : this);

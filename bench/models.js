@@ -6,7 +6,9 @@
  * ("fold") and after foldBatchNormalization({stockLayersOnly: true})
  * ("fold-stock"); and, as the upper bound of what folding can remove, the
  * same model built without its batch norms and the activations after them
- * ("bound: no BN, no act.": different outputs, timing only).
+ * ("bound: no BN, no act.": different outputs, timing only). The graph row
+ * (mobilenetv2-graph): a MobileNetV2 GraphModel exported the Keras 3 way
+ * (Mul -> AddV2 batch norms), stock and after foldGraphModelArtifacts.
  *
  *   npm run build && node bench/models.js [--backend cpu|wasm|webgl|webgpu] [--reps N] [--models a,b] [--json]
  *
@@ -37,6 +39,73 @@
     resnet: (tf, B) => B.resNetBlocks(tf, {size: 28, width: 32}),
     smallcnn: (tf, B) => B.smallCnn(tf, {size: 32}),
   };
+  /**
+   * GraphModels (artifacts built by bench/model_builders.js with
+   * test/fixtures/graph/graph_builder.js), measured stock and after
+   * foldGraphModelArtifacts ("fold"), both loaded with tf.loadGraphModel.
+   */
+  const GRAPH_MODELS = {
+    'mobilenetv2-graph': (B, G) => B.mobileNetV2Graph(G, {size: 224}),
+  };
+  const GRAPH_VARIANTS = ['stock', 'fold'];
+
+  /** Times `run(variant)` for every variant, interleaved (the order rotates each repetition). */
+  async function interleaved(variants, run, S, opts, name, progress) {
+    const warm = [];
+    for (let i = 0; i < opts.warmup; i++) for (const v of variants) warm.push(await run(v, 1));
+    const calls = Math.max(1, Math.round(SAMPLE_MS / S.median(warm)));
+    const times = Object.fromEntries(variants.map((v) => [v, []]));
+    for (let r = 0; r < opts.reps; r++) {
+      for (let k = 0; k < variants.length; k++) {
+        const v = variants[(r + k) % variants.length];
+        times[v].push(await run(v, calls));
+      }
+      progress(`${name} rep ${r + 1}/${opts.reps}`);
+    }
+    return {times, calls};
+  }
+
+  /** A GraphModel row: stock vs folded, outputs compared first. */
+  async function measureGraph(tf, tfbni, B, S, opts, name, now, progress) {
+    const G = inNode ? require('../test/fixtures/graph/graph_builder.js') : root.tfbniGraphBuilder;
+    const original = GRAPH_MODELS[name](B, G);
+    const {artifacts, report} = tfbni.foldGraphModelArtifacts(original);
+    const models = {
+      stock: await tf.loadGraphModel(tf.io.fromMemory(original)),
+      fold: await tf.loadGraphModel(tf.io.fromMemory(artifacts)),
+    };
+    const shape = [1, ...original.modelTopology.node[0].attr.shape.shape.dim.slice(1).map((d) => Number(d.size))];
+    const x = tf.randomUniform(shape, -1, 1, 'float32', 5);
+    const reference = models.stock.predict(x);
+    const folded = models.fold.predict(x);
+    const stats = tf.tidy(() => [tf.max(tf.abs(reference)), tf.max(tf.abs(tf.sub(folded, reference)))]);
+    const [scale, diff] = await Promise.all(stats.map(async (t) => (await t.data())[0]));
+    tf.dispose([reference, folded, ...stats]);
+    const run = async (variant, calls) => {
+      const start = now();
+      for (let c = 0; c < calls; c++) {
+        const y = models[variant].predict(x);
+        if (opts.readAsync) await y.data(); else y.dataSync();
+        y.dispose();
+      }
+      return (now() - start) / calls;
+    };
+    const {times, calls} = await interleaved(GRAPH_VARIANTS, run, S, opts, name, progress);
+    const summary = tfbni.formatGraphFoldReport(report).split('\n');
+    const row = {model: name, layers: `${summary[0]}; ${summary.filter((l) => /^(batch norms|activations)/.test(l)).join('; ')}`,
+                 variants: {}, unavailable: {}, calls, variantList: GRAPH_VARIANTS};
+    for (const v of GRAPH_VARIANTS) {
+      row.variants[v] = {
+        medianMs: S.median(times[v]), minMs: S.minimum(times[v]),
+        speedup: S.medianRatio(times.stock, times[v]), minSpeedup: S.minimum(times.stock) / S.minimum(times[v]),
+        maxRelDiff: v === 'stock' ? 0 : diff / scale,
+      };
+    }
+    x.dispose();
+    models.stock.dispose();
+    models.fold.dispose();
+    return row;
+  }
 
   /**
    * The measurement, given the tf namespace, the plugin (tfbni), the model
@@ -54,6 +123,10 @@
     const all = [...VARIANTS, ...(tf.getBackend() === 'cpu' ? ['fold (tf.fused)'] : []), BOUND];
     result.variants = all;
     for (const name of opts.models) {
+      if (name in GRAPH_MODELS) {
+        result.models.push(await measureGraph(tf, tfbni, B, S, opts, name, now, progress));
+        continue;
+      }
       // Built and converted on the backend measured, with the async tools
       // (webgpu has no dependable synchronous read; they work everywhere).
       const stock = B.randomizeWeights(tf, MODELS[name](tf, B), 1);
@@ -144,7 +217,7 @@
     ];
     for (const row of result.models) {
       const model = row.calls > 1 ? `${row.model} ×${row.calls}` : row.model;
-      for (const v of result.variants) {
+      for (const v of row.variantList || result.variants) {
         const r = row.variants[v];
         if (r === undefined) {
           lines.push(`| ${model} | ${v} | n/a | n/a | n/a | n/a | ${row.unavailable[v]} |`);
@@ -184,7 +257,7 @@
     const {WEBGPU_FLAGS} = require('../tools/chromium.js');
     return runInBenchPage({
       pathname: `/test/browser/harness.html?backend=${backend}`,
-      scripts: ['/bench/model_builders.js', '/bench/models.js'],
+      scripts: ['/bench/model_builders.js', '/test/fixtures/graph/graph_builder.js', '/bench/models.js'],
       bundle: backend === 'webgpu' ? 'tfjs-batchnorm-inference.js' : 'tfjs-batchnorm-inference.min.js',
       extraFlags: backend === 'webgpu' ? WEBGPU_FLAGS : [],
       onProgress: opts.onProgress,
@@ -202,19 +275,20 @@
   async function runModelsBench(options = {}) {
     const backend = options.backend || 'cpu';
     const opts = {
-      models: options.models || Object.keys(MODELS),
+      models: options.models || [...Object.keys(MODELS), ...Object.keys(GRAPH_MODELS)],
       reps: options.reps || DEFAULT_REPS[backend],
       warmup: options.warmup ?? 2,
       onProgress: options.onProgress,
     };
-    const unknown = opts.models.filter((m) => !(m in MODELS));
-    if (unknown.length) throw new Error(`unknown model ${unknown[0]}; the models are ${Object.keys(MODELS).join(', ')}`);
+    const all = [...Object.keys(MODELS), ...Object.keys(GRAPH_MODELS)];
+    const unknown = opts.models.filter((m) => !all.includes(m));
+    if (unknown.length) throw new Error(`unknown model ${unknown[0]}; the models are ${all.join(', ')}`);
     if (backend === 'cpu' || backend === 'wasm') return runInNode(backend, opts);
     if (backend === 'webgl' || backend === 'webgpu') return runInBrowser(backend, opts);
     throw new Error(`unknown backend '${backend}'; use cpu, wasm, webgl or webgpu`);
   }
 
-  module.exports = {runModelsBench, formatModelsTable, measure, VARIANTS, MODELS};
+  module.exports = {runModelsBench, formatModelsTable, measure, VARIANTS, MODELS, GRAPH_MODELS};
 
   if (require.main === module) {
     const args = process.argv.slice(2);

@@ -29,3 +29,8 @@ export type {FusedDepthwiseConv2DArgs} from './layers/fused/fused_depthwise_conv
 export type {FusedDenseArgs} from './layers/fused/fused_dense';
 export {registerFusedLayers} from './layers/fused/fused_register';
 export {setFusedCpuEpilogue} from './layers/fused/fused_cpu_epilogue';
+export {foldGraphModelArtifacts} from './convert/graph/fold_graph_model';
+export type {GraphFoldOptions} from './convert/graph/fold_graph_model';
+export {formatGraphFoldReport} from './convert/graph/graph_fold_report';
+export type {GraphFoldReport} from './convert/graph/graph_fold_report';
+export {fusedBatchNormGraphExecutor, GRAPH_FUSED_BATCH_NORM_FLAG, GRAPH_FUSED_BATCH_NORM_OPS, registerGraphFusedBatchNorm} from './ops/fused_batch_norm_graph_op';

@@ -12,6 +12,7 @@ import {batchNormInferenceConfig as webgpuConfig} from '../kernels/webgpu/BatchN
 import {batchNormInferenceGradConfig} from './ops/batch_norm_inference_grad';
 import {registerBatchNormInferenceLayer} from './layers/batch_norm_inference/batch_norm_inference_layer';
 import {registerFusedLayers} from './layers/fused/fused_register';
+import {registerGraphFusedBatchNorm} from './ops/fused_batch_norm_graph_op';
 
 /** The kernel configs this package provides, one per backend. */
 export const kernelConfigs: KernelConfig[] = [cpuConfig, webglConfig, wasmConfig, webgpuConfig];
@@ -30,7 +31,9 @@ function registerGradientOnce(config: GradConfig) {
 
 /**
  * Registers the BatchNormInference kernels (cpu, webgl, wasm, webgpu), its
- * gradient and the layer classes (for model.save / loadLayersModel).
+ * gradient, the layer classes (for model.save / loadLayersModel) and, unless
+ * the TFBNI_GRAPH_FUSED_BATCH_NORM flag is false, FusedBatchNorm / V2 / V3
+ * for GraphModels (tf.registerOp; src/ops/fused_batch_norm_graph_op.ts).
  * Safe to call any number of times. Registering a kernel for a backend that
  * is not present (webgl in Node) is harmless: the registry is keyed by name.
  */
@@ -39,4 +42,5 @@ export function registerBatchNormInference(): void {
   registerGradientOnce(batchNormInferenceGradConfig);
   registerBatchNormInferenceLayer();
   registerFusedLayers();
+  registerGraphFusedBatchNorm();
 }

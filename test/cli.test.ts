@@ -163,14 +163,14 @@ describe('fold: errors', () => {
                   new RegExp(`^${TOOL}: .*model\\.json is not valid JSON \\(`), path.join(tmp, 'e3'));
   });
 
-  it('a GraphModel', () => {
+  it('a GraphModel with --stock-layers-only (graph models fold to plain tfjs anyway)', () => {
     const dir = path.join(tmp, 'graph');
     fs.mkdirSync(dir);
     fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify(
         {format: 'graph-model', modelTopology: {node: [], versions: {}}, weightsManifest: []}));
-    expectFailure(['fold', path.join(dir, 'model.json'), path.join(tmp, 'e4')],
-                  `${TOOL}: ${path.join(dir, 'model.json')} is a GraphModel, which has no layers to fold; ` +
-                      'convert the Keras model with tensorflowjs_converter --output_format tfjs_layers_model',
+    expectFailure(['fold', path.join(dir, 'model.json'), path.join(tmp, 'e4'), '--stock-layers-only'],
+                  `${TOOL}: --stock-layers-only applies to layers models; ${path.join(dir, 'model.json')} is a ` +
+                      'GraphModel, whose folded form is always plain tfjs',
                   path.join(tmp, 'e4'));
   });
 

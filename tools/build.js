@@ -37,6 +37,7 @@ const TARGET = 'es2019';
 const BROWSER_GLOBALS = [
   '@tensorflow/tfjs-core',
   '@tensorflow/tfjs-layers',
+  '@tensorflow/tfjs-converter',  // tf.registerOp (FusedBatchNorm* in GraphModels)
   '@tensorflow/tfjs-backend-cpu',
   '@tensorflow/tfjs-backend-webgl',
   '@tensorflow/tfjs-backend-wasm',

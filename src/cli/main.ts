@@ -21,14 +21,17 @@ import {foldBatchNormalization, formatFoldReport, version} from '../index';
 import type {FoldReport} from '../index';
 import {escapeControls} from '../io/quote';
 import {checkLoadsBack, CliError, isGraphModel, readModel, writeModel} from './model_files';
+import {foldGraphModelFiles} from './graph_fold';
 
 const TOOL = 'tfjs-batchnorm-inference';
 const USAGE = `usage: ${TOOL} fold <model.json> <out-dir> [--stock-layers-only]
        ${TOOL} help | --help | --version
 
 Folds the batch norms of a tfjs layers model into the layers before them and
-writes the result to <out-dir> (a new directory). <model.json> may also be
-the folder holding model.json.
+writes the result to <out-dir> (a new directory). A GraphModel (tfjs-converter's
+format) has the batch norms the converter left (Mul/Add after a convolution or
+matmul, FusedBatchNorm) folded the same way; the result is a plain GraphModel.
+<model.json> may also be the folder holding model.json.
   --stock-layers-only  emit only tfjs-layers classes: the result loads with
                        plain tfjs, without importing ${TOOL}`;
 
@@ -109,9 +112,11 @@ async function fold(args: Args): Promise<string> {
   const {artifacts, bytes, modelJsonPath} = await readModel(args.input);
   const shown = escapeControls(modelJsonPath);
   if (isGraphModel(artifacts)) {
-    // GraphModel folding hooks in here (src/cli/graph_fold.ts); until then, exit 1.
-    throw new CliError(`${shown} is a GraphModel, which has no layers to fold; convert the ` +
-                       `Keras model with tensorflowjs_converter --output_format tfjs_layers_model`);
+    if (args.stockLayersOnly) {
+      throw new CliError(`--stock-layers-only applies to layers models; ${shown} is a GraphModel, ` +
+                         'whose folded form is always plain tfjs');
+    }
+    return quietly(() => foldGraphModelFiles({artifacts, bytes, modelJsonPath}, args.input, args.output));
   }
   let model;
   try {
