@@ -5,8 +5,6 @@
  */
 import {NamedAttrMap, NamedTensorInfoMap, TensorInfo} from '@tensorflow/tfjs-core';
 
-import {fail} from './shared/fail';
-
 /** Kernel name, as in OpenVINO's opset1 (`BatchNormInference-1`). */
 export const BatchNormInference = 'BatchNormInference';
 
@@ -36,18 +34,3 @@ export interface BatchNormInferenceAttrs extends NamedAttrMap {
 export type BatchNormInferenceTensors = {
   [K in typeof BATCH_NORM_INFERENCE_INPUT_NAMES[number]]: TensorInfo
 };
-
-/**
- * Checks that a kernel was given all five inputs (the op always passes them;
- * this guards direct `engine().runKernel` calls) and returns them typed.
- * `who` names the kernel in the message: `BatchNormInference (cpu)`.
- */
-export function missingInputs(
-    who: string, inputs: BatchNormInferenceInputs): BatchNormInferenceTensors {
-  const missing = BATCH_NORM_INFERENCE_INPUT_NAMES.filter((name) => inputs?.[name] == null);
-  if (missing.length > 0) {
-    fail(who, `inputs ${BATCH_NORM_INFERENCE_INPUT_NAMES.join(', ')} are required, but ` +
-         `${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing.`);
-  }
-  return inputs as BatchNormInferenceTensors;
-}

@@ -388,30 +388,33 @@ describe('registration', () => {
     expect(tf.getKernel(BatchNormInference, 'cpu')).toBe(kernel);
   });
 
-  it('importing src/base in a fresh Node process registers no kernel, gradient or layer class, and prints nothing', () => {
-    // base.ts bundled on its own (tfjs external), run where nothing else was imported.
+  it('only src/index.ts registers: importing src/register.ts (which imports every kernel, the ' +
+     'layers and the gradient) in a fresh Node process registers no kernel, gradient, layer class ' +
+     'or flag, and prints nothing', () => {
+    // register.ts bundled on its own (tfjs external), run where nothing else was imported.
     const {outputFiles} = bundleSync({
-      entryPoints: [`${__dirname}/../src/base.ts`], bundle: true, platform: 'node', format: 'cjs',
+      entryPoints: [`${__dirname}/../src/register.ts`], bundle: true, platform: 'node', format: 'cjs',
       external: ['@tensorflow/*'], write: false, logLevel: 'silent',
     });
     const script = `const tf = require('@tensorflow/tfjs-core');
       const m = {exports: {}};
       const code = require('fs').readFileSync(process.argv[1], 'utf8');
       new Function('module', 'exports', 'require', code)(m, m.exports, require);
-      const base = m.exports;
-      if (typeof base.registerBatchNormInference !== 'function') throw new Error('base did not load');
+      const register = m.exports;
+      if (typeof register.registerBatchNormInference !== 'function') throw new Error('register.ts did not load');
       const found = [];
       for (const b of ['cpu', 'webgl']) if (tf.getKernel('BatchNormInference', b)) found.push('kernel ' + b);
       if (tf.getGradient('BatchNormInference')) found.push('gradient');
       if (tf.serialization.SerializationMap.getMap().classNameMap.BatchNormInference) found.push('layer class');
-      if (found.length) throw new Error('importing base registered: ' + found.join(', '));`;
+      for (const f of Object.keys(tf.env().getFlags())) if (f.startsWith('TFBNI_')) found.push('flag ' + f);
+      if (found.length) throw new Error('importing register.ts registered: ' + found.join(', '));`;
     // eslint-disable-next-line @typescript-eslint/no-var-requires
     const {spawnSync} = require('child_process') as typeof import('child_process');
     // The bundle goes through a file: it is larger than one command-line argument may be.
     const os = require('os') as typeof import('os');
     const fs = require('fs') as typeof import('fs');
-    const dir = fs.mkdtempSync(`${os.tmpdir()}/tfbni-base-`);
-    const file = `${dir}/base.cjs`;
+    const dir = fs.mkdtempSync(`${os.tmpdir()}/tfbni-register-`);
+    const file = `${dir}/register.cjs`;
     fs.writeFileSync(file, outputFiles[0].text);
     const r = spawnSync(process.execPath, ['-e', script, file],
                         {cwd: `${__dirname}/..`, encoding: 'utf8'});
