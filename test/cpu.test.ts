@@ -15,7 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import {batchNormInference as cpuKernel} from '../kernels/cpu/BatchNormInference';
 import {CPU_WASM_FLAG} from '../kernels/flags';
 import {batchNormSimd, CHUNK, MAX_TABLE_BYTES, MEMORY_PAGES, MIN_SIMD_SIZE, simdAvailable, simdLayoutFor, simdMemoryBytes} from '../kernels/cpu/batch_norm_simd';
-import {channelBlocks} from '../kernels/shared/channel_params';
+import {channelBlocks} from '../kernels/shared/channel_axis';
 import {channelTerms, roundedBatchNorm} from '../kernels/shared/rounded_batch_norm';
 import {BLOCK, CoreLayout, instantiateBatchNormCore, periodOf, runCore, runInBlocks, tableBytes, writeTable} from '../kernels/shared/simd/batch_norm_core';
 import {BATCH_NORM_CORE_WASM, BATCH_NORM_CORE_WASM_SHARED} from '../kernels/shared/simd/batch_norm_core_wasm';

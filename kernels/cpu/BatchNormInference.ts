@@ -21,7 +21,7 @@ import {env, KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
 import {CPU_WASM_FLAG} from '../flags';
-import {channelBlocks} from '../shared/channel_params';
+import {channelBlocks} from '../shared/channel_axis';
 import {BatchNormInferenceKernelArgs, batchNormInferenceKernelConfig, checkKernelInputs} from '../shared/check_inputs';
 import {cachedTerms} from '../shared/channel_terms_cache';
 import {roundedBatchNorm} from '../shared/rounded_batch_norm';

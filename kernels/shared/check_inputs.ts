@@ -8,7 +8,7 @@
 import {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 
 import {BATCH_NORM_INFERENCE_INPUT_NAMES, BatchNormInference, BatchNormInferenceAttrs, BatchNormInferenceInputs, BatchNormInferenceTensors} from '../kernel_names';
-import {checkChannelInput, checkDtype, checkEpsilon, checkX, normalizeAxis} from './checks';
+import {checkChannelShape, checkDtypeOf, checkedAxis, checkedEpsilon, checkXShape} from './checks';
 import {fail} from './fail';
 
 /** What a kernel works with once its inputs are checked. */
@@ -49,16 +49,16 @@ export function checkKernelInputs(
   const who = `${BatchNormInference} (${backendName})`;
   const checked = presentInputs(who, inputs);
   for (const name of BATCH_NORM_INFERENCE_INPUT_NAMES) {
-    checkDtype(who, name, checked[name].dtype, ['float32']);
+    checkDtypeOf(checked[name].dtype, name, who, ['float32']);
   }
   const {x} = checked;
-  checkX(who, x.shape, undefined);
+  checkXShape(x.shape, who, undefined);
   const {epsilon, axis: givenAxis} = (attrs ?? {}) as Partial<BatchNormInferenceAttrs>;
-  checkEpsilon(who, epsilon, 'attr epsilon');
-  const axis = normalizeAxis(who, givenAxis, x.shape.length, 'attr axis');
-  checkX(who, x.shape, axis);
+  checkedEpsilon(epsilon, 'attr epsilon', who);
+  const axis = checkedAxis(givenAxis, 'attr axis', who, x.shape.length);
+  checkXShape(x.shape, who, axis);
   for (const name of BATCH_NORM_INFERENCE_INPUT_NAMES.slice(1)) {
-    checkChannelInput(who, name, checked[name].shape, x.shape, axis);
+    checkChannelShape(checked[name].shape, name, who, x.shape, axis);
   }
   const {gamma, beta, mean, variance} = checked;
   return {x, gamma, beta, mean, variance, axis, epsilon: epsilon!, channels: x.shape[axis]};

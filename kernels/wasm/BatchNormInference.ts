@@ -32,7 +32,7 @@
 import {KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
 import type {BackendWasm} from '@tensorflow/tfjs-backend-wasm';
 
-import {channelBlocks} from '../shared/channel_params';
+import {channelBlocks} from '../shared/channel_axis';
 import {BatchNormInferenceKernelArgs, batchNormInferenceKernelConfig, checkKernelInputs} from '../shared/check_inputs';
 import {roundedBatchNorm} from '../shared/rounded_batch_norm';
 import {BatchNormCore, coreLayoutFor, instantiateBatchNormCore, runInBlocks, tableBytes} from '../shared/simd/batch_norm_core';

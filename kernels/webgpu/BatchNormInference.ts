@@ -26,7 +26,7 @@ import {env, KernelConfig, TensorInfo, util} from '@tensorflow/tfjs-core';
 import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 
 import {WEBGPU_VEC4_FLAG} from '../flags';
-import {channelBlocks} from '../shared/channel_params';
+import {channelBlocks} from '../shared/channel_axis';
 import {BatchNormInferenceKernelArgs, batchNormInferenceKernelConfig, checkKernelInputs} from '../shared/check_inputs';
 import {cachePerBackend} from '../shared/params_cache';
 

@@ -12,6 +12,7 @@ import {cast, serialization, Tensor, tidy} from '@tensorflow/tfjs-core';
 
 import {batchNormInference} from '../../ops/batch_norm_inference';
 import {fail} from '../../../kernels/shared/fail';
+import {axisIndex} from '../../../kernels/shared/channel_axis';
 import {normalizeWithBatchStatistics} from './batch_norm_training';
 import {inputProbeOf} from './input_probe';
 import {channelsOfInput, exactlyOneShape} from './input_shape';
@@ -153,7 +154,7 @@ export class BatchNormInferenceLayer extends layers.Layer {
             x, gamma, beta, w.of('TrainedMean').read(), w.of('TrainedVariance').read(),
             {epsilon: this.epsilon, axis: this.axis});
       }
-      const axis = this.axis < 0 ? this.axis + x.rank : this.axis;
+      const axis = axisIndex(this.axis, x.rank);
       const batch = normalizeWithBatchStatistics(x, gamma, beta, axis, this.epsilon);
       w.moveToward(batch.mean, batch.variance, this.training);
       return batch.output;

@@ -7,6 +7,7 @@
 import {layers, LayerVariable} from '@tensorflow/tfjs-layers';
 import {Tensor, TensorLike} from '@tensorflow/tfjs-core';
 
+import {checkedEpsilon} from '../../../kernels/shared/checks';
 import {describeValue} from '../../../kernels/shared/describe_value';
 import {fail} from '../../../kernels/shared/fail';
 import {layerWho, ORDER, readChannelValues, Statistic} from './channel_values';
@@ -210,10 +211,8 @@ export function parseArgs(args: BatchNormInferenceLayerArgs): ParsedArgs {
   const name = (nameValue as string | undefined) || undefined;
 
   const epsilonValue = read('Epsilon');
-  const epsilon = given(epsilonValue) ? epsilonValue : DEFAULT_LAYER_EPSILON;
-  if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon <= 0) {
-    fail(layerWho(name), `Epsilon must be a finite number > 0, but got ${describeValue(epsilon)}.`);
-  }
+  const epsilon =
+      checkedEpsilon(given(epsilonValue) ? epsilonValue : DEFAULT_LAYER_EPSILON, 'Epsilon', layerWho(name));
 
   const axis = given(record.axis) ? readAxis(record.axis, name) : DEFAULT_LAYER_AXIS;
 

@@ -6,7 +6,7 @@
  */
 import {conv2d, fused, serialization} from '@tensorflow/tfjs-core';
 
-import {positiveInteger} from './fused_common';
+import {FUSED_OWN_KEYS, positiveIntegerArg} from './fused_common';
 import {FusedConvArgs, FusedConvBase} from './fused_conv_base';
 
 /** Arguments of {@link FusedConv2D}. */
@@ -14,8 +14,6 @@ export interface FusedConv2DArgs extends FusedConvArgs {
   /** Number of output channels, a positive integer. Required. */
   filters: number;
 }
-
-const OWN_KEYS = ['filters', 'kernelSize', 'strides', 'padding', 'dataFormat', 'dilationRate'];
 
 /**
  * Weights, in order: `kernel` [kh, kw, inChannels, filters] and `bias`
@@ -31,7 +29,7 @@ export class FusedConv2D extends FusedConvBase {
 
   constructor(args: FusedConv2DArgs) {
     const who = FusedConv2D.className;
-    super(who, args, OWN_KEYS, () => positiveInteger(who, 'filters', args.filters));
+    super(who, args, FUSED_OWN_KEYS.FusedConv2D, () => positiveIntegerArg(args.filters, 'filters', who));
     this.filters = args.filters;
   }
 

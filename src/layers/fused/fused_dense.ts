@@ -8,7 +8,7 @@ import {initializers, LayerVariable, layers, Shape} from '@tensorflow/tfjs-layer
 
 import {fail} from '../../../kernels/shared/fail';
 import {cpuBiasActivation, useCpuEpilogue} from './fused_cpu_epilogue';
-import {argsFromConfig, baseArgs, checkActivation, checkKeys, FusedActivationName, FusedLayerArgs, positiveInteger} from './fused_common';
+import {FUSED_OWN_KEYS, argsFromConfig, baseArgs, checkActivation, checkKeys, FusedActivationName, FusedLayerArgs, positiveIntegerArg} from './fused_common';
 
 /** Arguments of {@link FusedDense}. */
 export interface FusedDenseArgs extends FusedLayerArgs {
@@ -34,9 +34,9 @@ export class FusedDense extends layers.Layer {
   constructor(args: FusedDenseArgs) {
     const who = FusedDense.className;
     if (args == null || typeof args !== 'object') fail(who, 'expects an arguments object.');
-    checkKeys(who, args, ['units']);
+    checkKeys(who, args, FUSED_OWN_KEYS.FusedDense);
     super(baseArgs(args));
-    this.units = positiveInteger(who, 'units', args.units);
+    this.units = positiveIntegerArg(args.units, 'units', who);
     ({activation: this.activation, leakyreluAlpha: this.leakyreluAlpha} = checkActivation(who, args));
     this.inputSpec = [{minNDim: 2}];
   }

@@ -5,7 +5,7 @@
  */
 import {depthwiseConv2d, fused, serialization} from '@tensorflow/tfjs-core';
 
-import {positiveInteger} from './fused_common';
+import {FUSED_OWN_KEYS, positiveIntegerArg} from './fused_common';
 import {FusedConvArgs, FusedConvBase} from './fused_conv_base';
 
 /** Arguments of {@link FusedDepthwiseConv2D}. */
@@ -13,8 +13,6 @@ export interface FusedDepthwiseConv2DArgs extends FusedConvArgs {
   /** Output channels per input channel. Default 1. */
   depthMultiplier?: number;
 }
-
-const OWN_KEYS = ['kernelSize', 'depthMultiplier', 'strides', 'padding', 'dataFormat', 'dilationRate'];
 
 /**
  * Weights, in order: `depthwise_kernel` [kh, kw, inChannels, depthMultiplier]
@@ -32,7 +30,7 @@ export class FusedDepthwiseConv2D extends FusedConvBase {
   constructor(args: FusedDepthwiseConv2DArgs) {
     const who = FusedDepthwiseConv2D.className;
     const multiplier = args?.depthMultiplier ?? 1;
-    super(who, args, OWN_KEYS, () => positiveInteger(who, 'depthMultiplier', multiplier));
+    super(who, args, FUSED_OWN_KEYS.FusedDepthwiseConv2D, () => positiveIntegerArg(multiplier, 'depthMultiplier', who));
     this.depthMultiplier = multiplier;
   }
 
