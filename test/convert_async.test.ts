@@ -13,7 +13,7 @@ import {BatchNormInference, foldBatchNormalization, foldBatchNormalizationAsync,
 import {errorOf, expectNoLeaks} from './helpers/leaks';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
-const {mobileNetV2, randomizeWeights, resNetBlocks} = require('../bench/model_builders.js');
+const {mobileNetV2, randomizeWeights, resNetBlocks} = require('./helpers/model_builders.js');
 
 const FAKE_WEBGPU = 'webgpu';
 

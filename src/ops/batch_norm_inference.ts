@@ -4,7 +4,7 @@
 import {engine, getBackend, getKernel, op, Rank, Tensor, TensorLike} from '@tensorflow/tfjs-core';
 
 import {BatchNormInference, BATCH_NORM_INFERENCE_INPUT_NAMES, BatchNormInferenceAttrs, BatchNormInferenceInputs} from '../../kernels/kernel_names';
-import {convertToFloatTensor} from '../util/args';
+import {convertToFloatTensor} from '../util/convert_to_tensor';
 import {checkChannelShape, checkedAxis, checkedEpsilon, checkXShape} from '../../kernels/shared/checks';
 import {describeValue} from '../../kernels/shared/describe_value';
 import {fail} from '../../kernels/shared/fail';

@@ -1,7 +1,7 @@
 /**
  * The BatchNormInference layer: MATLAB's batchNormalizationLayer for
  * tfjs-layers models, normalizing through the `batchNormInference` op (see
- * the class comment). Its MATLAB-style arguments are read in `matlab_args.ts`
+ * the class comment). Its MATLAB-style arguments are read in `layer_args.ts`
  * and `training_args.ts`; the training arithmetic is in
  * `batch_norm_training.ts`; its four weights, their checked writes and their
  * training plumbing (learn-rate factors, L2 penalties, moving averages) are
@@ -16,12 +16,12 @@ import {axisIndex} from '../../../kernels/shared/channel_axis';
 import {normalizeWithBatchStatistics} from './batch_norm_training';
 import {inputProbeOf} from './input_probe';
 import {channelsOfInput, exactlyOneShape} from './input_shape';
-import {BatchNormInferenceLayerArgs, checkWeightValues, layerWho, ORDER, parseArgs, ParsedArgs, shapeText, Statistic, STATISTICS} from './matlab_args';
+import {BatchNormInferenceLayerArgs, checkWeightValues, layerWho, ORDER, parseArgs, ParsedArgs, shapeText, Statistic, STATISTICS} from './layer_args';
 import {defaultValues, initialValueOf, StatisticWeights} from './statistic_weights';
 import {configToArgs, trainingConfig, TrainingOptions} from './training_args';
 
-export {DEFAULT_LAYER_AXIS, DEFAULT_LAYER_EPSILON} from './matlab_args';
-export type {BatchNormInferenceLayerArgs, ChannelValues, LayerArgs} from './matlab_args';
+export {DEFAULT_LAYER_AXIS, DEFAULT_LAYER_EPSILON} from './layer_args';
+export type {BatchNormInferenceLayerArgs, ChannelValues, LayerArgs} from './layer_args';
 export type {BatchNormTrainingArgs, InitializerSpec} from './training_args';
 
 /**

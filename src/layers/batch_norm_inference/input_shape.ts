@@ -8,7 +8,7 @@ import {Shape} from '@tensorflow/tfjs-layers';
 
 import {axisIndex} from '../../../kernels/shared/channel_axis';
 import {fail} from '../../../kernels/shared/fail';
-import {layerWho, shapeText, Statistic} from './channel_values';
+import {layerWho, shapeText, Statistic} from './statistic_values';
 
 /** What the checks need to know of the layer. */
 export interface InputShapeContext {

@@ -14,7 +14,7 @@
  * an infinity. The webgl kernel marks such a channel unsafe and computes it in
  * its centred form, (x - mean) * scale + beta.
  */
-import {channelScales} from './channel_scale';
+import {channelScales} from '../shared/channel_scale';
 
 export interface ChannelParams {
   scale: Float64Array;

@@ -10,7 +10,7 @@ import {Tensor, TensorLike} from '@tensorflow/tfjs-core';
 import {checkedEpsilon} from '../../../kernels/shared/checks';
 import {describeValue} from '../../../kernels/shared/describe_value';
 import {fail} from '../../../kernels/shared/fail';
-import {layerWho, ORDER, readChannelValues, Statistic} from './channel_values';
+import {layerWho, ORDER, readChannelValues, Statistic} from './statistic_values';
 import {BatchNormTrainingArgs, parseTrainingArgs, TRAINING_PROPERTIES, TrainingOptions} from './training_args';
 
 /**
@@ -102,8 +102,8 @@ const VALID_KEYS: string[] = [
   ...Object.keys(PROPERTIES), ...Object.values(PROPERTIES), ...OTHER_KEYS,
 ];
 
-export {checkWeightValues, layerWho, ORDER, shapeText, STATISTICS} from './channel_values';
-export type {Statistic} from './channel_values';
+export {checkWeightValues, layerWho, ORDER, shapeText, STATISTICS} from './statistic_values';
+export type {Statistic} from './statistic_values';
 
 /** MATLAB's default Epsilon. */
 export const DEFAULT_LAYER_EPSILON = 1e-5;
