@@ -20,6 +20,7 @@ export type BatchNormInferenceInputs =
 export const BATCH_NORM_INFERENCE_INPUT_NAMES =
     ['x', 'gamma', 'beta', 'mean', 'variance'] as const;
 
+/** Attributes of the BatchNormInference kernel (the op fills them from its options). */
 export interface BatchNormInferenceAttrs extends NamedAttrMap {
   /** Added to the variance; a finite number > 0 (required by the spec). */
   epsilon: number;

@@ -39,6 +39,7 @@ export interface DatasetLike {
 export type PopulationData =
     Tensor|Tensor[]|DatasetLike|Iterable<PopulationBatch>|AsyncIterable<PopulationBatch>;
 
+/** What `options.onProgress` of computePopulationStatistics is called with, after each batch. */
 export interface PopulationProgress {
   /** The layer being measured. */
   layer: string;
@@ -51,6 +52,7 @@ export interface PopulationProgress {
   count: number;
 }
 
+/** Options of computePopulationStatistics. */
 export interface PopulationStatisticsOptions {
   /** Batch size when `data` is a tensor (or an array of tensors, one per input). Default 32. */
   batchSize?: number;

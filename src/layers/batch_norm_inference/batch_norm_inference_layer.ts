@@ -115,6 +115,12 @@ export interface BatchNormInferenceLayerArgs extends LayerArgs, BatchNormTrainin
  * `layer.TrainedMean`, `TrainedVariance`, `Scale`, `Offset` (Float32Array;
  * empty while the number of channels is unknown, as MATLAB's []),
  * `Epsilon`, `NumChannels` (undefined while unknown) and `Name`.
+ *
+ * ```js
+ * const bn = new tfbni.BatchNormInferenceLayer({TrainedMean: [1, 2], TrainedVariance: [4, 1]});
+ * bn.apply(tf.tensor2d([[1, 2], [3, 4]])).print();
+ * console.log(bn.TrainedMean);  // Float32Array [1, 2]
+ * ```
  */
 export class BatchNormInferenceLayer extends layers.Layer {
   /**

@@ -14,6 +14,7 @@ import {fail} from '../../../kernels/shared/fail';
  * layers).
  */
 export const FUSED_ACTIVATIONS = ['linear', 'relu', 'relu6', 'elu', 'leakyrelu', 'sigmoid'] as const;
+/** The name of an activation the fused layers run inside their kernel. */
 export type FusedActivationName = typeof FUSED_ACTIVATIONS[number];
 
 /** tf.fused's default slope for leakyrelu. */

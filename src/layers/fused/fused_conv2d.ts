@@ -16,8 +16,15 @@ export interface FusedConv2DArgs extends FusedConvArgs {
 }
 
 /**
- * Weights, in order: `kernel` [kh, kw, inChannels, filters] and `bias`
- * [filters], the names and layout of tfjs-layers' Conv2D.
+ * A channels-last 2D convolution whose bias and activation run inside the
+ * convolution kernel (tf.fused.conv2d). Weights, in order: `kernel`
+ * [kh, kw, inChannels, filters] and `bias` [filters], the names and layout of
+ * tfjs-layers' Conv2D.
+ *
+ * ```js
+ * const conv = new tfbni.FusedConv2D({filters: 2, kernelSize: 3, padding: 'same', activation: 'relu6'});
+ * conv.apply(tf.ones([1, 4, 4, 1])).print();
+ * ```
  */
 export class FusedConv2D extends FusedConvBase {
   /** @nocollapse A literal: it is written into saved model files. */
@@ -50,7 +57,15 @@ export class FusedConv2D extends FusedConvBase {
   }
 }
 
-/** Creates a {@link FusedConv2D}. */
+/**
+ * Creates a {@link FusedConv2D}.
+ *
+ * ```js
+ * const model = tf.sequential({layers: [
+ *   tfbni.fusedConv2d({inputShape: [4, 4, 1], filters: 2, kernelSize: 3, activation: 'relu'})]});
+ * model.predict(tf.ones([1, 4, 4, 1])).print();
+ * ```
+ */
 export function fusedConv2d(args: FusedConv2DArgs): FusedConv2D {
   return new FusedConv2D(args);
 }

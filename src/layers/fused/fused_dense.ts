@@ -17,6 +17,14 @@ export interface FusedDenseArgs extends FusedLayerArgs {
 }
 
 /**
+ * A dense layer whose bias and activation run inside the matrix product
+ * (tf.fused.matMul).
+ *
+ * ```js
+ * const dense = new tfbni.FusedDense({units: 3, activation: 'sigmoid'});
+ * dense.apply(tf.ones([2, 4])).print();
+ * ```
+ *
  * Weights, in order: `kernel` [inputs, units] and `bias` [units], as
  * tfjs-layers' Dense. Inputs of rank > 2 are multiplied along their last
  * axis, as Dense does.
@@ -87,7 +95,14 @@ export class FusedDense extends layers.Layer {
   }
 }
 
-/** Creates a {@link FusedDense}. */
+/**
+ * Creates a {@link FusedDense}.
+ *
+ * ```js
+ * const model = tf.sequential({layers: [tfbni.fusedDense({inputShape: [4], units: 3, activation: 'relu'})]});
+ * model.predict(tf.ones([2, 4])).print();
+ * ```
+ */
 export function fusedDense(args: FusedDenseArgs): FusedDense {
   return new FusedDense(args);
 }

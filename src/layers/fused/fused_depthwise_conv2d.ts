@@ -15,6 +15,14 @@ export interface FusedDepthwiseConv2DArgs extends FusedConvArgs {
 }
 
 /**
+ * A channels-last depthwise convolution whose bias and activation run inside
+ * the kernel (tf.fused.depthwiseConv2d).
+ *
+ * ```js
+ * const dw = new tfbni.FusedDepthwiseConv2D({kernelSize: 3, padding: 'same', activation: 'relu'});
+ * dw.apply(tf.ones([1, 4, 4, 2])).print();
+ * ```
+ *
  * Weights, in order: `depthwise_kernel` [kh, kw, inChannels, depthMultiplier]
  * and `bias` [inChannels * depthMultiplier] (output channel c * multiplier +
  * m), as tfjs-layers' DepthwiseConv2D.
@@ -51,7 +59,15 @@ export class FusedDepthwiseConv2D extends FusedConvBase {
   }
 }
 
-/** Creates a {@link FusedDepthwiseConv2D}. */
+/**
+ * Creates a {@link FusedDepthwiseConv2D}.
+ *
+ * ```js
+ * const model = tf.sequential({layers: [
+ *   tfbni.fusedDepthwiseConv2d({inputShape: [4, 4, 2], kernelSize: 3, activation: 'relu6'})]});
+ * model.predict(tf.ones([1, 4, 4, 2])).print();
+ * ```
+ */
 export function fusedDepthwiseConv2d(args: FusedDepthwiseConv2DArgs): FusedDepthwiseConv2D {
   return new FusedDepthwiseConv2D(args);
 }
