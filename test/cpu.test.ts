@@ -59,7 +59,6 @@ function layoutsFor(channels: number, inner: number): CoreLayout[] {
 
 describe('the SIMD core module', () => {
   it('is the .wat compiled by wabt, plain and shared memory, byte for byte', async () => {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const gen = require('../tools/generate_batch_norm_simd_wasm.js') as Generator;
     const text = fs.readFileSync(gen.WAT, 'utf8');
     const plain = await gen.compileWat(text);
@@ -300,7 +299,6 @@ describe('without WebAssembly SIMD', () => {
     // WebAssembly.validate false, as on a browser without SIMD.
     type SimdModule = typeof import('../kernels/cpu/batch_norm_simd');
     type KernelModule = typeof import('../kernels/cpu/BatchNormInference');
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const core = require('@tensorflow/tfjs-core');
     let simd: SimdModule|undefined;
     let kernel: KernelModule|undefined;

@@ -445,7 +445,6 @@ describe('error messages', () => {
       'offsetLearnRateFactor), ScaleL2Factor (or scaleL2Factor), OffsetL2Factor (or ' +
       'offsetL2Factor), L2Regularization (or l2Regularization), axis, freezeStatistics, trainable, ' +
       'inputShape, batchInputShape, batchSize, dtype, inputDType, weights.';
-  // tslint:disable-next-line:no-any
   const make = (args: any) => () => batchNormInferenceLayer(args);
 
   const constructorCases: Array<[string, unknown, string]> = [
@@ -636,9 +635,7 @@ describe('registration', () => {
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     try {
       jest.isolateModules(() => {
-        // eslint-disable-next-line @typescript-eslint/no-var-requires
         const core = require('@tensorflow/tfjs-core') as typeof tf;
-        // eslint-disable-next-line @typescript-eslint/no-var-requires
         const layer = require('../src/layers/batch_norm_inference/batch_norm_inference_layer') as
             typeof import('../src/layers/batch_norm_inference/batch_norm_inference_layer');
         const map = core.serialization.SerializationMap.getMap().classNameMap;

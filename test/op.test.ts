@@ -21,7 +21,7 @@ const OP = 'Error in batchNormInference:';
 // The cpu kernel has two bit-identical implementations of its loop: the
 // WebAssembly SIMD module (the default where it applies, see
 // kernels/cpu/BatchNormInference.ts) and the JS loops; the TFBNI_CPU_WASM flag
-// chooses. The shared cases run both ways (test/cpu_wasm.test.ts also forces
+// chooses. The shared cases run both ways (test/cpu.test.ts also forces
 // every case through each SIMD loop, tiny ones included).
 for (const wasm of [true, false]) {
   const path = wasm ? '' : ' (TFBNI_CPU_WASM off: JS loops only)';
@@ -270,7 +270,6 @@ describe('batchNormInference errors name the op, the argument, what was expected
      `${OP} x must contain only numbers, but x[0][1] is null.`],
     ['an undefined leaf', () => loose([[1, undefined, 3]], g3, z3, z3, v3, 1e-3),
      `${OP} x must contain only numbers, but x[0][1] is undefined.`],
-    // tslint:disable-next-line:no-sparse-arrays
     ['a hole in a sparse array', () => loose([[1, , 3]], g3, z3, z3, v3, 1e-3),
      `${OP} x must contain only numbers, but x[0][1] is an empty slot (a sparse array).`],
     ['an object leaf', () => loose([[1, {}, 3]], g3, z3, z3, v3, 1e-3),
@@ -408,7 +407,6 @@ describe('registration', () => {
       if (tf.serialization.SerializationMap.getMap().classNameMap.BatchNormInference) found.push('layer class');
       for (const f of Object.keys(tf.env().getFlags())) if (f.startsWith('TFBNI_')) found.push('flag ' + f);
       if (found.length) throw new Error('importing register.ts registered: ' + found.join(', '));`;
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const {spawnSync} = require('child_process') as typeof import('child_process');
     // The bundle goes through a file: it is larger than one command-line argument may be.
     const os = require('os') as typeof import('os');
@@ -424,7 +422,6 @@ describe('registration', () => {
   });
 
   it('importing the package in a fresh Node process (no webgl backend there) neither fails nor prints', () => {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const {spawnSync} = require('child_process') as typeof import('child_process');
     for (const tfjs of ['@tensorflow/tfjs-core', '@tensorflow/tfjs']) {
       const script = `const tf = require('${tfjs}');
@@ -438,7 +435,6 @@ describe('registration', () => {
   });
 
   it('exports the version written in package.json', () => {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     expect(version).toBe(require('../package.json').version);
   });
 });

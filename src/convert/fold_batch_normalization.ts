@@ -122,7 +122,7 @@ function disposeModel(model: LayersModel): void {
 }
 
 /** Layers other than inputs, counting those inside nested models instead of the models. */
-export function countLayers(model: LayersModel): number {
+function countLayers(model: LayersModel): number {
   return model.layers.reduce((n, l) => n + (isContainer(l) ? countLayers(l) :
       l.getClassName() === 'InputLayer' ? 0 : 1), 0);
 }

@@ -26,7 +26,7 @@ interface Entry {
 /** [layer name, node index, tensor index, kwargs?] */
 type Ref = [string, number, number, ...unknown[]];
 
-export const BATCH_NORM_CLASSES = ['BatchNormalization', 'BatchNormInference'];
+const BATCH_NORM_CLASSES = ['BatchNormalization', 'BatchNormInference'];
 const TIME_DISTRIBUTED = 'TimeDistributed';
 
 /** A batch norm folded into a layer, recorded for the weights and the report. */

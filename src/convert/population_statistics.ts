@@ -70,7 +70,7 @@ export interface LayerPopulationStatistics {
 }
 
 /** Every BatchNormInference layer of a model, nested models and wrappers included, in run order. */
-export function batchNormInferenceLayersOf(model: layers.Layer): BatchNormInferenceLayer[] {
+function batchNormInferenceLayersOf(model: layers.Layer): BatchNormInferenceLayer[] {
   const found: BatchNormInferenceLayer[] = [];
   const visit = (layer: unknown) => {
     if (layer instanceof BatchNormInferenceLayer) {

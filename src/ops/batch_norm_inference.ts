@@ -28,7 +28,7 @@ export interface BatchNormInferenceOptions {
 }
 
 /** The axis used when none is given: the spec's "second dimension". */
-export const DEFAULT_AXIS = 1;
+const DEFAULT_AXIS = 1;
 
 const OPTION_KEYS = ['epsilon', 'axis'];
 
@@ -86,7 +86,6 @@ function batchNormInference_<R extends Rank>(
   const inputs: BatchNormInferenceInputs =
       {x: $x, gamma: params[0], beta: params[1], mean: params[2], variance: params[3]};
   const attrs: BatchNormInferenceAttrs = {epsilon, axis};
-  // tslint:disable-next-line: no-unnecessary-type-assertion
   return engine().runKernel(BatchNormInference, inputs as {}, attrs as {}) as Tensor<R>;
 }
 

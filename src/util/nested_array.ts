@@ -13,7 +13,7 @@ import {fail} from '../../kernels/shared/fail';
  * larger request would make the engine allocate (and V8 abort) before any
  * message could be shown.
  */
-export const MAX_ELEMENTS = 2 ** 31 - 1;
+const MAX_ELEMENTS = 2 ** 31 - 1;
 
 /** An Array or a typed array (not a DataView). */
 export function isArrayLike(value: unknown): value is ArrayLike<unknown> {

@@ -48,7 +48,6 @@ export const DEFAULT_RANGES = {
  * mulberry32 from test/helpers/stats.js, the one seeded generator of the repo (bench,
  * demo and tests), so cases are data, not arrays.
  */
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 export const prng: (seed: number) => () => number = require('./stats.js').prng;
 
 function parse(v: Value): number {

@@ -15,7 +15,7 @@ import {parseTrainingArgs, TRAINING_PROPERTIES, TrainingOptions} from './trainin
 import type {BatchNormInferenceLayerArgs, LayerArgs} from './batch_norm_inference_layer';
 
 /** MATLAB's property names and their camelCase spellings. */
-export const PROPERTIES = {
+const PROPERTIES = {
   TrainedMean: 'trainedMean',
   TrainedVariance: 'trainedVariance',
   Epsilon: 'epsilon',
@@ -37,9 +37,9 @@ const VALID_KEYS: string[] = [
 ];
 
 /** MATLAB's default Epsilon. */
-export const DEFAULT_LAYER_EPSILON = 1e-5;
+const DEFAULT_LAYER_EPSILON = 1e-5;
 /** Channels last, as tfjs-layers' BatchNormalization. */
-export const DEFAULT_LAYER_AXIS = -1;
+const DEFAULT_LAYER_AXIS = -1;
 
 // ---------------------------------------------------------------------------
 // Unknown keys

@@ -13,12 +13,12 @@ import {fail} from '../../../kernels/shared/fail';
  * the kernel ('prelu' needs a weight tensor and is not offered by these
  * layers).
  */
-export const FUSED_ACTIVATIONS = ['linear', 'relu', 'relu6', 'elu', 'leakyrelu', 'sigmoid'] as const;
+const FUSED_ACTIVATIONS = ['linear', 'relu', 'relu6', 'elu', 'leakyrelu', 'sigmoid'] as const;
 /** The name of an activation the fused layers run inside their kernel. */
 export type FusedActivationName = typeof FUSED_ACTIVATIONS[number];
 
 /** tf.fused's default slope for leakyrelu. */
-export const DEFAULT_LEAKYRELU_ALPHA = 0.2;
+const DEFAULT_LEAKYRELU_ALPHA = 0.2;
 
 /** Arguments of every fused layer besides its own: activation and the usual layer args. */
 export interface FusedLayerArgs {
