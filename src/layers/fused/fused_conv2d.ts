@@ -49,11 +49,7 @@ export class FusedConv2D extends FusedConvBase {
   }
 
   override getConfig(): serialization.ConfigDict {
-    return {
-      filters: this.filters, kernelSize: this.kernelSize, strides: this.strides,
-      padding: this.padding, dataFormat: 'channelsLast', dilationRate: this.dilationRate,
-      activation: this.activation, leakyreluAlpha: this.leakyreluAlpha, ...super.getConfig(),
-    };
+    return {filters: this.filters, ...this.convConfig()};
   }
 }
 

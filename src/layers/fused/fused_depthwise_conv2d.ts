@@ -51,11 +51,7 @@ export class FusedDepthwiseConv2D extends FusedConvBase {
   }
 
   override getConfig(): serialization.ConfigDict {
-    return {
-      kernelSize: this.kernelSize, depthMultiplier: this.depthMultiplier, strides: this.strides,
-      padding: this.padding, dataFormat: 'channelsLast', dilationRate: this.dilationRate,
-      activation: this.activation, leakyreluAlpha: this.leakyreluAlpha, ...super.getConfig(),
-    };
+    return {depthMultiplier: this.depthMultiplier, ...this.convConfig()};
   }
 }
 
