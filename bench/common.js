@@ -1,7 +1,7 @@
 /*
  * Timing pieces the Node benches (bench/cpu.js, bench/wasm.js) share: the
  * interleaved sampler, the seeded uniform inputs of each shape and the
- * command line. Medians, minimums and ratios come from tools/stats.js.
+ * command line. Medians, minimums and ratios come from test/helpers/stats.js.
  */
 'use strict';
 const tf = require('@tensorflow/tfjs-core');
@@ -35,7 +35,7 @@ function timeInterleaved(fns, reps, sampleMs) {
   return samples;
 }
 
-/** n values uniform in [lo, hi) from `random` (a tools/stats.js prng). */
+/** n values uniform in [lo, hi) from `random` (a test/helpers/stats.js prng). */
 function uniform(random, n, lo, hi) {
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * random();

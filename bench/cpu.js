@@ -24,7 +24,7 @@ const tf = require('@tensorflow/tfjs-core');
 require('@tensorflow/tfjs-backend-cpu');
 const {batchNormInference} = require('..');
 const {BENCH_SHAPES} = require('./shapes');
-const {prng, median, minimum, medianRatio} = require('../tools/stats');
+const {prng, median, minimum, medianRatio} = require('../test/helpers/stats');
 const {benchInputs, benchMain, timeInterleaved} = require('./common');
 
 const FLAG = 'TFBNI_CPU_WASM';

@@ -10,7 +10,7 @@
  * up (shader or pipeline compilation, texture or buffer pools, the params
  * cache) and then sampled round-robin.
  *
- * In a page (after tf.min.js and tools/stats.js) a plain <script> that sets
+ * In a page (after tf.min.js and test/helpers/stats.js) a plain <script> that sets
  * globalThis.tfbniGpuTiming and uses the page's `tf` and `tfbniStats`. In
  * Node (require) it also offers runInBenchPage, which opens the page.
  */

@@ -24,7 +24,7 @@
  *
  * cpu and wasm run in Node; webgl and webgpu in headless Chromium (software
  * GL / SwiftShader Vulkan on a machine without a GPU: relative timings only).
- * Weights and statistics are random (bench/model_builders.js): nothing is
+ * Weights and statistics are random (test/helpers/model_builders.js): nothing is
  * downloaded. Loaded in a page, this file defines window.tfbniModelsBench.
  */
 (function (root) {
@@ -40,7 +40,7 @@
     smallcnn: (tf, B) => B.smallCnn(tf, {size: 32}),
   };
   /**
-   * GraphModels (artifacts built by bench/model_builders.js with
+   * GraphModels (artifacts built by test/helpers/model_builders.js with
    * test/fixtures/graph/graph_builder.js), measured stock and after
    * foldGraphModelArtifacts ("fold"), both loaded with tf.loadGraphModel.
    */
@@ -109,7 +109,7 @@
 
   /**
    * The measurement, given the tf namespace, the plugin (tfbni), the model
-   * builders and tools/stats.js. opts: {models, reps, warmup, readAsync}.
+   * builders and test/helpers/stats.js. opts: {models, reps, warmup, readAsync}.
    */
   async function measure(tf, tfbni, B, S, opts) {
     const now = typeof performance !== 'undefined' ? () => performance.now() : () => Date.now();
@@ -245,7 +245,7 @@
     const warn = console.warn;  // the cpu backend's "use tfjs-node" banner is not bench output
     console.warn = (...a) => { if (!String(a[0]).includes('tfjs-node')) warn(...a); };
     try {
-      return await measure(tf, tfbni, require('./model_builders.js'), require('../tools/stats.js'), opts);
+      return await measure(tf, tfbni, require('../test/helpers/model_builders.js'), require('../test/helpers/stats.js'), opts);
     } finally {
       console.warn = warn;
     }
@@ -257,7 +257,7 @@
     const {WEBGPU_FLAGS} = require('../tools/chromium.js');
     return runInBenchPage({
       pathname: `/test/browser/harness.html?backend=${backend}`,
-      scripts: ['/bench/model_builders.js', '/test/fixtures/graph/graph_builder.js', '/bench/models.js'],
+      scripts: ['/test/helpers/model_builders.js', '/test/fixtures/graph/graph_builder.js', '/bench/models.js'],
       bundle: backend === 'webgpu' ? 'tfjs-batchnorm-inference.js' : 'tfjs-batchnorm-inference.min.js',
       extraFlags: backend === 'webgpu' ? WEBGPU_FLAGS : [],
       onProgress: opts.onProgress,

@@ -13,7 +13,7 @@
  * Each timed call allocates its output tensor and disposes it (what a user
  * sees). The three contenders are sampled round-robin; per contender we
  * report the median over samples (user-visible) and the minimum (warm), and
- * ratios are medians of per-repetition ratios (tools/stats.js). For axis-1
+ * ratios are medians of per-repetition ratios (test/helpers/stats.js). For axis-1
  * shapes tf.batchNorm is wrong (it reads mean[i % C], i.e. assumes channels
  * last), so it is timed on the same element count in channels-last layout.
  *
@@ -28,7 +28,7 @@ const tf = require('@tensorflow/tfjs-core');
 require('@tensorflow/tfjs-backend-wasm');
 const {batchNormInference} = require('..');
 const {BENCH_SHAPES} = require('./shapes');
-const {prng, median, minimum, medianRatio} = require('../tools/stats');
+const {prng, median, minimum, medianRatio} = require('../test/helpers/stats');
 const {benchInputs, benchMain} = require('./common');
 const {loadOrt, ortCalls, ortShape} = require('./onnxruntime_web');
 

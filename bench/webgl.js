@@ -5,7 +5,7 @@
  *
  *   npm run build && node bench/webgl.js [--json] [--reps N] [--stats tensors,arrays,gpu]
  *
- * Shapes: bench/shapes.js (the one list); median/minimum: tools/stats.js; the
+ * Shapes: bench/shapes.js (the one list); median/minimum: test/helpers/stats.js; the
  * timing itself: bench/gpu_timing.js. All are UMD files, loaded into the bench
  * page as plain scripts.
  *
@@ -28,7 +28,7 @@
  * the per-repetition ratios (robust to load that changes during the run).
  *
  * This file is also loadable in a page (after tf.min.js, the plugin,
- * bench/shapes.js, tools/stats.js and bench/gpu_timing.js): it then defines
+ * bench/shapes.js, test/helpers/stats.js and bench/gpu_timing.js): it then defines
  * window.tfbniWebglBench.
  */
 'use strict';
@@ -138,7 +138,7 @@ function formatTable(result) {
 /**
  * Node side: serves the package root, launches the system's Chromium, opens
  * test/browser/harness.html (tf.min.js, the plugin's min bundle,
- * tools/stats.js), adds bench/shapes.js, bench/gpu_timing.js and this file,
+ * test/helpers/stats.js), adds bench/shapes.js, bench/gpu_timing.js and this file,
  * and runs tfbniWebglBench there.
  * options: {repeats = 7, rows = BENCH_SHAPES, statistics = ['tensors', 'arrays'],
  *           flags = {} (tfjs flags set before the webgl backend starts), onProgress?}

@@ -11,11 +11,11 @@
  * (pipeline compilation, buffer pools) and then sampled round-robin, the
  * order rotating every repetition. Per contender the table gives the median
  * over repetitions (what a user sees) and the minimum (warm); ratios are
- * medians of per-repetition ratios (tools/stats.js), robust to load that
+ * medians of per-repetition ratios (test/helpers/stats.js), robust to load that
  * changes during the run. Shapes: bench/shapes.js.
  *
  * In a page (after tf.min.js, tf-backend-webgpu.min.js, the plugin,
- * tools/stats.js, bench/shapes.js and bench/gpu_timing.js) this file defines
+ * test/helpers/stats.js, bench/shapes.js and bench/gpu_timing.js) this file defines
  * window.tfbniWebgpuBench, the in-page measurement used below.
  */
 'use strict';
@@ -111,7 +111,7 @@ function formatWebgpuTable(result) {
  * Node side: serves the package root, launches the system's Chromium with
  * WebGPU (tools/chromium.js's WEBGPU_FLAGS), opens
  * test/browser/harness.html?backend=webgpu (tf.min.js, the webgpu backend,
- * the plugin, tools/stats.js), adds bench/shapes.js, bench/gpu_timing.js and
+ * the plugin, test/helpers/stats.js), adds bench/shapes.js, bench/gpu_timing.js and
  * this file, and runs tfbniWebgpuBench there.
  * options: {repeats = 7, rows = BENCH_SHAPES, onProgress?: (message) => void}
  */

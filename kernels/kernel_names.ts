@@ -5,8 +5,6 @@
  */
 import {NamedAttrMap, NamedTensorInfoMap, TensorInfo} from '@tensorflow/tfjs-core';
 
-import {fail} from './shared/fail';
-
 /** Kernel name, as in OpenVINO's opset1 (`BatchNormInference-1`). */
 export const BatchNormInference = 'BatchNormInference';
 
@@ -22,6 +20,7 @@ export type BatchNormInferenceInputs =
 export const BATCH_NORM_INFERENCE_INPUT_NAMES =
     ['x', 'gamma', 'beta', 'mean', 'variance'] as const;
 
+/** Attributes of the BatchNormInference kernel (the op fills them from its options). */
 export interface BatchNormInferenceAttrs extends NamedAttrMap {
   /** Added to the variance; a finite number > 0 (required by the spec). */
   epsilon: number;
@@ -36,18 +35,3 @@ export interface BatchNormInferenceAttrs extends NamedAttrMap {
 export type BatchNormInferenceTensors = {
   [K in typeof BATCH_NORM_INFERENCE_INPUT_NAMES[number]]: TensorInfo
 };
-
-/**
- * Checks that a kernel was given all five inputs (the op always passes them;
- * this guards direct `engine().runKernel` calls) and returns them typed.
- * `who` names the kernel in the message: `BatchNormInference (cpu)`.
- */
-export function missingInputs(
-    who: string, inputs: BatchNormInferenceInputs): BatchNormInferenceTensors {
-  const missing = BATCH_NORM_INFERENCE_INPUT_NAMES.filter((name) => inputs?.[name] == null);
-  if (missing.length > 0) {
-    fail(who, `inputs ${BATCH_NORM_INFERENCE_INPUT_NAMES.join(', ')} are required, but ` +
-         `${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing.`);
-  }
-  return inputs as BatchNormInferenceTensors;
-}

@@ -12,8 +12,7 @@ import {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 import {BatchNormInference, foldBatchNormalization, foldBatchNormalizationAsync, replaceBatchNormalization, replaceBatchNormalizationAsync} from '../src';
 import {errorOf, expectNoLeaks} from './helpers/leaks';
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const {mobileNetV2, randomizeWeights, resNetBlocks} = require('../bench/model_builders.js');
+const {mobileNetV2, randomizeWeights, resNetBlocks} = require('./helpers/model_builders.js');
 
 const FAKE_WEBGPU = 'webgpu';
 

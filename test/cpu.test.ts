@@ -3,23 +3,22 @@
  * are the .wat compiled by wabt (plain and shared memory); the core runs on
  * an imported memory, plain or shared, out of place at any offset, bit-identical
  * to the JS loop; the op gives the same bits with TFBNI_CPU_WASM on and off on
- * every shared case and on large inputs in every layout; the flag is
- * registered lazily and silently; without WebAssembly SIMD the kernel falls
+ * every shared case and on large inputs in every layout (the flag's own
+ * tests are in flags.test.ts); without WebAssembly SIMD the kernel falls
  * back to the JS loop.
  */
-import {execFileSync} from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 
 import * as tf from '@tensorflow/tfjs';
 
-import {batchNormInference as cpuKernel, CPU_WASM_FLAG, registerCpuWasmFlag} from '../kernels/cpu/BatchNormInference';
+import {batchNormInference as cpuKernel} from '../kernels/cpu/BatchNormInference';
+import {CPU_WASM_FLAG} from '../kernels/flags';
 import {batchNormSimd, CHUNK, MAX_TABLE_BYTES, MEMORY_PAGES, MIN_SIMD_SIZE, simdAvailable, simdLayoutFor, simdMemoryBytes} from '../kernels/cpu/batch_norm_simd';
-import {channelBlocks} from '../kernels/shared/channel_params';
+import {channelBlocks} from '../kernels/shared/channel_axis';
 import {channelTerms, roundedBatchNorm} from '../kernels/shared/rounded_batch_norm';
 import {BLOCK, CoreLayout, ENTRY_BYTES, instantiateBatchNormCore, periodOf, runCore, runBlocks, tableBytes, writeTable} from '../kernels/shared/simd/batch_norm_core';
 import {BATCH_NORM_CORE_WASM, BATCH_NORM_CORE_WASM_SHARED} from '../kernels/shared/simd/batch_norm_core_wasm';
-import {bundleSync} from './helpers/bundle';
 import {loadCases, prng} from './helpers/cases';
 import {Float32Inputs, runCpuOp} from './helpers/cpu_op';
 import {exactBatchNorm, firstBitDifference} from './helpers/exact';
@@ -60,7 +59,6 @@ function layoutsFor(channels: number, inner: number): CoreLayout[] {
 
 describe('the SIMD core module', () => {
   it('is the .wat compiled by wabt, plain and shared memory, byte for byte', async () => {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const gen = require('../tools/generate_batch_norm_simd_wasm.js') as Generator;
     const text = fs.readFileSync(gen.WAT, 'utf8');
     const plain = await gen.compileWat(text);
@@ -318,66 +316,12 @@ describe('which loop runs', () => {
   });
 });
 
-describe('the TFBNI_CPU_WASM flag', () => {
-  it('is registered by the time the cpu backend is set, true by default', () => {
-    expect(CPU_WASM_FLAG).toBe('TFBNI_CPU_WASM');
-    expect(tf.env().getBool(CPU_WASM_FLAG)).toBe(true);
-  });
-
-  it('is not registered by importing the package (src/base.ts, src/index.ts), but by setting ' +
-     'the cpu backend or the first call', () => {
-    // A fresh Node process: bundle src/index.ts (tfjs external) and import it.
-    const bundle = bundleSync({
-      entryPoints: [path.join(ROOT, 'src', 'index.ts')], bundle: true, platform: 'node',
-      format: 'cjs', packages: 'external', write: false, logLevel: 'silent',
-    }).outputFiles[0].text;
-    const file = path.join(ROOT, 'test', 'artifacts', 'flag_probe_bundle.cjs');
-    fs.mkdirSync(path.dirname(file), {recursive: true});
-    fs.writeFileSync(file, bundle);
-    const script = `
-      const tf = require('@tensorflow/tfjs-core');
-      require('@tensorflow/tfjs-backend-cpu');
-      const registered = () => tf.env().flagRegistry['TFBNI_CPU_WASM'] != null;
-      const pkg = require(${JSON.stringify(file)});
-      const afterImport = registered();
-      tf.setBackend('cpu').then(() => {
-        const afterSetBackend = registered();
-        const y = pkg.batchNormInference(tf.ones([1, 2]), [1, 1], [0, 0], [0, 0], [1, 1], {epsilon: 1e-3});
-        console.log(JSON.stringify({afterImport, afterSetBackend, value: tf.env().getBool('TFBNI_CPU_WASM'), y: Array.from(y.dataSync())}));
-      });`;
-    const result = JSON.parse(execFileSync(process.execPath, ['-e', script], {cwd: ROOT, encoding: 'utf8'})
-                                  .trim().split('\n').pop()!);
-    expect(result.afterImport).toBe(false);
-    expect(result.afterSetBackend).toBe(true);
-    expect(result.value).toBe(true);
-    expect(result.y[0]).toBeCloseTo(1 / Math.sqrt(1 + 1e-3), 6);
-  });
-
-  it('registering again (or a second copy of the package) prints nothing and keeps its value', () => {
-    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
-    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
-    try {
-      tf.env().set(CPU_WASM_FLAG, false);
-      registerCpuWasmFlag();
-      registerCpuWasmFlag();
-      require('../dist/index.cjs');
-      expect(tf.env().getBool(CPU_WASM_FLAG)).toBe(false);
-      expect(warn).not.toHaveBeenCalled();
-      expect(log).not.toHaveBeenCalled();
-    } finally {
-      warn.mockRestore();
-      log.mockRestore();
-    }
-  });
-});
-
 describe('without WebAssembly SIMD', () => {
   it('the kernel falls back to the JS loop silently, with the same bits', async () => {
     // A fresh copy of the kernel modules (sharing this tfjs-core) that finds
     // WebAssembly.validate false, as on a browser without SIMD.
     type SimdModule = typeof import('../kernels/cpu/batch_norm_simd');
     type KernelModule = typeof import('../kernels/cpu/BatchNormInference');
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const core = require('@tensorflow/tfjs-core');
     let simd: SimdModule|undefined;
     let kernel: KernelModule|undefined;

@@ -13,8 +13,7 @@ import {ERROR_FACTOR} from '../kernels/shared/rounded_batch_norm';
 import {exactNearest} from './helpers/exact';
 import {fuzzCases} from './helpers/fuzz';
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const {prng} = require('../tools/stats.js') as {prng(seed: number): () => number};
+const {prng} = require('./helpers/stats.js') as {prng(seed: number): () => number};
 
 type Element = [x: number, gamma: number, beta: number, mean: number, variance: number, epsilon: number];
 

@@ -20,8 +20,7 @@ import {fileSystemIO, makeTempDir, removeDir} from './helpers/fs_io';
 import {errorOf} from './helpers/layer_reference';
 import {expectNoLeaks} from './helpers/leaks';
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const {mobileNetV2, randomizeWeights, resNetBlocks} = require('../bench/model_builders.js');
+const {mobileNetV2, randomizeWeights, resNetBlocks} = require('./helpers/model_builders.js');
 
 type Layer = tf.layers.Layer;
 const RELATIVE = 1e-4;

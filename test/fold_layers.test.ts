@@ -17,8 +17,7 @@ import {fileSystemIO, makeTempDir, removeDir} from './helpers/fs_io';
 import {closeMismatches, randomTensor} from './helpers/layer_reference';
 import {expectNoLeaks, expectThrowsWithoutLeak} from './helpers/leaks';
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const {mobileNetV2, randomizeWeights} = require('../bench/model_builders.js');
+const {mobileNetV2, randomizeWeights} = require('./helpers/model_builders.js');
 
 const LOAD_STOCK = path.join(__dirname, 'fixtures', 'fold', 'load_stock.js');
 

@@ -12,9 +12,9 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {CPU_WASM_FLAG} from '../kernels/cpu/BatchNormInference';
+import {CPU_WASM_FLAG} from '../kernels/flags';
 import {batchNormSimd, MAX_TABLE_BYTES} from '../kernels/cpu/batch_norm_simd';
-import {channelBlocks} from '../kernels/shared/channel_params';
+import {channelBlocks} from '../kernels/shared/channel_axis';
 import {channelTerms, ERROR_FACTOR, roundedBatchNorm} from '../kernels/shared/rounded_batch_norm';
 import {CoreLayout, ENTRY_BYTES, periodOf} from '../kernels/shared/simd/batch_norm_core';
 import {batchNormInference} from '../src';

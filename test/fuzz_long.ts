@@ -11,7 +11,7 @@
  *     node tools/fuzz_long.js [--cases N] [--seed S]
  */
 import {batchNormSimd, MAX_TABLE_BYTES} from '../kernels/cpu/batch_norm_simd';
-import {channelBlocks} from '../kernels/shared/channel_params';
+import {channelBlocks} from '../kernels/shared/channel_axis';
 import {channelTerms, ERROR_FACTOR} from '../kernels/shared/rounded_batch_norm';
 import {certificateWord, CoreLayout, ENTRY_BYTES, periodOf} from '../kernels/shared/simd/batch_norm_core';
 import {exactBatchNorm, firstBitDifference} from './helpers/exact';

@@ -14,7 +14,7 @@ import '@tensorflow/tfjs-backend-wasm';
 
 import '../src';
 
-import {GRAPH_FUSED_BATCH_NORM_FLAG} from '../src/ops/fused_batch_norm_graph_op';
+import {GRAPH_FUSED_BATCH_NORM_FLAG} from '../kernels/flags';
 import {trainingForward64} from './helpers/batch_moments';
 import {expectPrintsNothing} from './helpers/leaks';
 import {referenceBatchNorm} from './helpers/reference';

@@ -11,7 +11,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {BatchNormInferenceLayer, batchNormInferenceLayer, registerBatchNormInference, registerBatchNormInferenceLayer} from '../src';
+import {BatchNormInferenceLayer, batchNormInferenceLayer, registerBatchNormInference} from '../src';
+import {registerBatchNormInferenceLayer} from '../src/layers/batch_norm_inference/batch_norm_inference_layer';
 import {fileSystemIO, makeTempDir, readModelJSON, removeDir} from './helpers/fs_io';
 import {errorOf, formulaMismatches, randomTensor, statisticsOf} from './helpers/layer_reference';
 
@@ -444,7 +445,6 @@ describe('error messages', () => {
       'offsetLearnRateFactor), ScaleL2Factor (or scaleL2Factor), OffsetL2Factor (or ' +
       'offsetL2Factor), L2Regularization (or l2Regularization), axis, freezeStatistics, trainable, ' +
       'inputShape, batchInputShape, batchSize, dtype, inputDType, weights.';
-  // tslint:disable-next-line:no-any
   const make = (args: any) => () => batchNormInferenceLayer(args);
 
   const constructorCases: Array<[string, unknown, string]> = [
@@ -629,20 +629,19 @@ describe('registration', () => {
     }
   });
 
-  it('importing src/base does not register the layer class', () => {
+  it('importing the layer module does not register the layer class (src/register.ts does)', () => {
     // Fresh module copies (tfjs-core's class map is per module instance; its
     // kernel registry is global, so kernels are not checked here).
     const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
     try {
       jest.isolateModules(() => {
-        // eslint-disable-next-line @typescript-eslint/no-var-requires
         const core = require('@tensorflow/tfjs-core') as typeof tf;
-        // eslint-disable-next-line @typescript-eslint/no-var-requires
-        const base = require('../src/base') as typeof import('../src/base');
+        const layer = require('../src/layers/batch_norm_inference/batch_norm_inference_layer') as
+            typeof import('../src/layers/batch_norm_inference/batch_norm_inference_layer');
         const map = core.serialization.SerializationMap.getMap().classNameMap;
         expect(map['BatchNormInference']).toBeUndefined();
-        base.registerBatchNormInferenceLayer();
-        expect(map['BatchNormInference'][0]).toBe(base.BatchNormInferenceLayer);
+        layer.registerBatchNormInferenceLayer();
+        expect(map['BatchNormInference'][0]).toBe(layer.BatchNormInferenceLayer);
       });
     } finally {
       warn.mockRestore();

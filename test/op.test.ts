@@ -21,7 +21,7 @@ const OP = 'Error in batchNormInference:';
 // The cpu kernel has two bit-identical implementations of its loop: the
 // WebAssembly SIMD module (the default where it applies, see
 // kernels/cpu/BatchNormInference.ts) and the JS loops; the TFBNI_CPU_WASM flag
-// chooses. The shared cases run both ways (test/cpu_wasm.test.ts also forces
+// chooses. The shared cases run both ways (test/cpu.test.ts also forces
 // every case through each SIMD loop, tiny ones included).
 for (const wasm of [true, false]) {
   const path = wasm ? '' : ' (TFBNI_CPU_WASM off: JS loops only)';
@@ -270,7 +270,6 @@ describe('batchNormInference errors name the op, the argument, what was expected
      `${OP} x must contain only numbers, but x[0][1] is null.`],
     ['an undefined leaf', () => loose([[1, undefined, 3]], g3, z3, z3, v3, 1e-3),
      `${OP} x must contain only numbers, but x[0][1] is undefined.`],
-    // tslint:disable-next-line:no-sparse-arrays
     ['a hole in a sparse array', () => loose([[1, , 3]], g3, z3, z3, v3, 1e-3),
      `${OP} x must contain only numbers, but x[0][1] is an empty slot (a sparse array).`],
     ['an object leaf', () => loose([[1, {}, 3]], g3, z3, z3, v3, 1e-3),
@@ -388,30 +387,32 @@ describe('registration', () => {
     expect(tf.getKernel(BatchNormInference, 'cpu')).toBe(kernel);
   });
 
-  it('importing src/base in a fresh Node process registers no kernel, gradient or layer class, and prints nothing', () => {
-    // base.ts bundled on its own (tfjs external), run where nothing else was imported.
+  it('only src/index.ts registers: importing src/register.ts (which imports every kernel, the ' +
+     'layers and the gradient) in a fresh Node process registers no kernel, gradient, layer class ' +
+     'or flag, and prints nothing', () => {
+    // register.ts bundled on its own (tfjs external), run where nothing else was imported.
     const {outputFiles} = bundleSync({
-      entryPoints: [`${__dirname}/../src/base.ts`], bundle: true, platform: 'node', format: 'cjs',
+      entryPoints: [`${__dirname}/../src/register.ts`], bundle: true, platform: 'node', format: 'cjs',
       external: ['@tensorflow/*'], write: false, logLevel: 'silent',
     });
     const script = `const tf = require('@tensorflow/tfjs-core');
       const m = {exports: {}};
       const code = require('fs').readFileSync(process.argv[1], 'utf8');
       new Function('module', 'exports', 'require', code)(m, m.exports, require);
-      const base = m.exports;
-      if (typeof base.registerBatchNormInference !== 'function') throw new Error('base did not load');
+      const register = m.exports;
+      if (typeof register.registerBatchNormInference !== 'function') throw new Error('register.ts did not load');
       const found = [];
       for (const b of ['cpu', 'webgl']) if (tf.getKernel('BatchNormInference', b)) found.push('kernel ' + b);
       if (tf.getGradient('BatchNormInference')) found.push('gradient');
       if (tf.serialization.SerializationMap.getMap().classNameMap.BatchNormInference) found.push('layer class');
-      if (found.length) throw new Error('importing base registered: ' + found.join(', '));`;
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
+      for (const f of Object.keys(tf.env().getFlags())) if (f.startsWith('TFBNI_')) found.push('flag ' + f);
+      if (found.length) throw new Error('importing register.ts registered: ' + found.join(', '));`;
     const {spawnSync} = require('child_process') as typeof import('child_process');
     // The bundle goes through a file: it is larger than one command-line argument may be.
     const os = require('os') as typeof import('os');
     const fs = require('fs') as typeof import('fs');
-    const dir = fs.mkdtempSync(`${os.tmpdir()}/tfbni-base-`);
-    const file = `${dir}/base.cjs`;
+    const dir = fs.mkdtempSync(`${os.tmpdir()}/tfbni-register-`);
+    const file = `${dir}/register.cjs`;
     fs.writeFileSync(file, outputFiles[0].text);
     const r = spawnSync(process.execPath, ['-e', script, file],
                         {cwd: `${__dirname}/..`, encoding: 'utf8'});
@@ -421,7 +422,6 @@ describe('registration', () => {
   });
 
   it('importing the package in a fresh Node process (no webgl backend there) neither fails nor prints', () => {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const {spawnSync} = require('child_process') as typeof import('child_process');
     for (const tfjs of ['@tensorflow/tfjs-core', '@tensorflow/tfjs']) {
       const script = `const tf = require('${tfjs}');
@@ -435,7 +435,6 @@ describe('registration', () => {
   });
 
   it('exports the version written in package.json', () => {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     expect(version).toBe(require('../package.json').version);
   });
 });

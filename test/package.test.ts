@@ -70,7 +70,6 @@ describe('the build', () => {
   });
 
   it('takes every @tensorflow/* package from the page\'s global tf in the browser bundles', () => {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const {BROWSER_GLOBALS} = require('../tools/build.js') as {BROWSER_GLOBALS: string[]};
     expect(BROWSER_GLOBALS).toEqual(expect.arrayContaining(
         ['@tensorflow/tfjs-core', '@tensorflow/tfjs-layers', '@tensorflow/tfjs-backend-cpu',
@@ -119,7 +118,6 @@ describe('the peer range', () => {
   });
 
   it('holds: the packed tarball works beside its oldest tfjs and beside 4.22 (pack smoke)', async () => {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const {defaultVersions} = require('../tools/pack_smoke.js') as {defaultVersions: () => string[]};
     const versions = defaultVersions();
     expect(versions).toContain('4.22.0');

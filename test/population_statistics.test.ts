@@ -181,7 +181,6 @@ describe('errors', () => {
   it('bad arguments', async () => {
     const model = twoLayerModel();
     const x = tf.ones([4, 4]);
-    // tslint:disable-next-line:no-any
     const call = (...args: any[]) => () => (computePopulationStatistics as any)(...args);
     await expectRejects(call({}, x),
         `${W}: model must be a tf.LayersModel (tf.model(), tf.sequential() or tf.loadLayersModel()), ` +

@@ -19,7 +19,6 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-// tslint:disable-next-line:no-any
 function built(args: any, channels = 3): BatchNormInferenceLayer {
   const layer = batchNormInferenceLayer(args);
   tf.dispose(tf.tidy(() => layer.apply(tf.zeros([1, channels])) as tf.Tensor));
@@ -111,7 +110,6 @@ describe('training properties', () => {
 });
 
 describe('errors', () => {
-  // tslint:disable-next-line:no-any
   const make = (args: any) => () => batchNormInferenceLayer(args);
   const cases: Array<[string, unknown, string]> = [
     ['MeanDecay above 1', {MeanDecay: 1.5}, `${E}: MeanDecay must be a number in [0, 1], but got 1.5.`],

@@ -50,8 +50,8 @@ function expectLayerOutput(
 }
 
 // Globals of the page (tf.min.js and the plugin's bundle).
-declare const tf: any;  // eslint-disable-line @typescript-eslint/no-explicit-any
-declare const tfbni: any;  // eslint-disable-line @typescript-eslint/no-explicit-any
+declare const tf: any;
+declare const tfbni: any;
 
 describeInBrowser('BatchNormInference layer in models on webgl (headless Chromium)', () => {
   let session: BrowserSession;

@@ -40,7 +40,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type {Page} from 'playwright-core';
 
-import {WEBGPU_VEC4_FLAG} from '../kernels/webgpu/BatchNormInference';
+import {WEBGPU_VEC4_FLAG} from '../kernels/flags';
 import {loadCases, prng} from './helpers/cases';
 import {BrowserSession, describeInBrowser, SKIP_ENV, startBrowser, WEBGPU_FLAGS} from './helpers/browser';
 import {BatchNormData, compareWithReference, referenceBatchNorm, termMagnitude, tolerance, ulp32} from './helpers/reference';

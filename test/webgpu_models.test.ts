@@ -18,7 +18,7 @@ import {BrowserSession, describeInBrowser, startBrowser, WEBGPU_FLAGS} from './h
 
 /** The harness page with the webgpu backend loaded; the models come from the bench's builders. */
 const PAGE = '/test/browser/harness.html?backend=webgpu';
-const SCRIPTS = ['/bench/model_builders.js'];
+const SCRIPTS = ['/test/helpers/model_builders.js'];
 
 interface PageResult {
   backend: string;

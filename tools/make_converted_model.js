@@ -10,7 +10,7 @@
  *
  * outputDir defaults to examples/data/converted_model/ (committed to the
  * repository). The output is deterministic - weights and non-trivial moving
- * statistics come from tools/stats.js's seeded generator - so running this again writes
+ * statistics come from test/helpers/stats.js's seeded generator - so running this again writes
  * byte-identical files (with the same tfjs version: model.json records it).
  *
  * Only @tensorflow/tfjs is used (no tfjs-node): the model is saved with
@@ -21,7 +21,7 @@ const crypto = require('crypto');
 const fs = require('fs');
 const path = require('path');
 const tf = require('@tensorflow/tfjs');
-const {prng} = require('./stats.js');
+const {prng} = require('../test/helpers/stats.js');
 
 const DEFAULT_DIR = path.join(__dirname, '..', 'examples', 'data', 'converted_model');
 const WEIGHTS_FILE = 'group1-shard1of1.bin';   // the converter's name for one shard

@@ -11,7 +11,7 @@
  *      bench/webgl.js's in-page benchmark on the shapes of bench/shapes.js.
  *
  * Uses the globals `tf` (tf.min.js), `tfbni` (this package's bundle),
- * `tfbniStats` (tools/stats.js), `tfbniModels` (bench/model_builders.js),
+ * `tfbniStats` (test/helpers/stats.js), `tfbniModels` (test/helpers/model_builders.js),
  * `TFBNI_BENCH_SHAPES` (bench/shapes.js) and `tfbniWebglBench` (bench/webgl.js). Errors are shown on the page; when
  * finished, document.body.dataset.status is 'done' (or 'error') and
  * window.demoResults holds the numbers. URL parameters: ?backend=cpu (or any
@@ -65,7 +65,7 @@
   const sci = (v) => (v === 0 ? '0' : v.toExponential(1));
   const maxAbsDiff = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 
-  /** Seeded values in [-2, 2) from tools/stats.js's generator. */
+  /** Seeded values in [-2, 2) from test/helpers/stats.js's generator. */
   function values(n, seed) {
     const next = tfbniStats.prng(seed);
     return Float32Array.from({length: n}, () => 4 * next() - 2);

@@ -2,13 +2,14 @@
  * The one input checker every backend's BatchNormInference kernel calls first.
  * The op already checks its arguments; kernels check again because they can be
  * run directly with `engine().runKernel(BatchNormInference, inputs, attrs)`.
- * The messages are built by the op's own checks (src/util/checks.ts), so both
+ * The messages are built by the op's own checks (kernels/shared/checks.ts), so both
  * word a problem the same way.
  */
-import {TensorInfo} from '@tensorflow/tfjs-core';
+import {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 
-import {BATCH_NORM_INFERENCE_INPUT_NAMES, BatchNormInference, BatchNormInferenceAttrs, BatchNormInferenceInputs, missingInputs} from '../kernel_names';
-import {checkChannelInput, checkDtype, checkEpsilon, checkX, normalizeAxis} from './checks';
+import {BATCH_NORM_INFERENCE_INPUT_NAMES, BatchNormInference, BatchNormInferenceAttrs, BatchNormInferenceInputs, BatchNormInferenceTensors} from '../kernel_names';
+import {checkChannelShape, checkDtypeOf, checkedAxis, checkedEpsilon, checkXShape} from './checks';
+import {fail} from './fail';
 
 /** What a kernel works with once its inputs are checked. */
 export interface CheckedKernelInputs {
@@ -25,6 +26,19 @@ export interface CheckedKernelInputs {
 }
 
 /**
+ * Checks that a kernel was given all five inputs (the op always passes them;
+ * this guards direct `engine().runKernel` calls) and returns them typed.
+ */
+function presentInputs(who: string, inputs: BatchNormInferenceInputs): BatchNormInferenceTensors {
+  const missing = BATCH_NORM_INFERENCE_INPUT_NAMES.filter((name) => inputs?.[name] == null);
+  if (missing.length > 0) {
+    fail(who, `inputs ${BATCH_NORM_INFERENCE_INPUT_NAMES.join(', ')} are required, but ` +
+         `${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing.`);
+  }
+  return inputs as BatchNormInferenceTensors;
+}
+
+/**
  * Checks presence, dtypes (float32: the op casts int32 before the kernel),
  * ranks, lengths, axis and epsilon; throws
  * `Error in BatchNormInference (<backend>): ...` naming the input.
@@ -33,19 +47,36 @@ export function checkKernelInputs(
     inputs: BatchNormInferenceInputs, attrs: BatchNormInferenceAttrs,
     backendName: string): CheckedKernelInputs {
   const who = `${BatchNormInference} (${backendName})`;
-  const checked = missingInputs(who, inputs);
+  const checked = presentInputs(who, inputs);
   for (const name of BATCH_NORM_INFERENCE_INPUT_NAMES) {
-    checkDtype(who, name, checked[name].dtype, ['float32']);
+    checkDtypeOf(checked[name].dtype, name, who, ['float32']);
   }
   const {x} = checked;
-  checkX(who, x.shape, undefined);
+  checkXShape(x.shape, who, undefined);
   const {epsilon, axis: givenAxis} = (attrs ?? {}) as Partial<BatchNormInferenceAttrs>;
-  checkEpsilon(who, epsilon, 'attr epsilon');
-  const axis = normalizeAxis(who, givenAxis, x.shape.length, 'attr axis');
-  checkX(who, x.shape, axis);
+  checkedEpsilon(epsilon, 'attr epsilon', who);
+  const axis = checkedAxis(givenAxis, 'attr axis', who, x.shape.length);
+  checkXShape(x.shape, who, axis);
   for (const name of BATCH_NORM_INFERENCE_INPUT_NAMES.slice(1)) {
-    checkChannelInput(who, name, checked[name].shape, x.shape, axis);
+    checkChannelShape(checked[name].shape, name, who, x.shape, axis);
   }
   const {gamma, beta, mean, variance} = checked;
   return {x, gamma, beta, mean, variance, axis, epsilon: epsilon!, channels: x.shape[axis]};
+}
+
+/** What every backend's kernel function is given. */
+export interface BatchNormInferenceKernelArgs<Backend> {
+  inputs: BatchNormInferenceInputs;
+  backend: Backend;
+  attrs: BatchNormInferenceAttrs;
+}
+
+/**
+ * The KernelConfig of a backend's BatchNormInference kernel: the one place
+ * the typed kernel function is widened to tfjs's KernelFunc.
+ */
+export function batchNormInferenceKernelConfig<Backend>(
+    backendName: string, kernelFunc: (args: BatchNormInferenceKernelArgs<Backend>) => TensorInfo):
+    KernelConfig {
+  return {kernelName: BatchNormInference, backendName, kernelFunc: kernelFunc as unknown as KernelFunc};
 }

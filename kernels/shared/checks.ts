@@ -2,22 +2,21 @@
  * The checks the op and every kernel share (through
  * kernels/shared/check_inputs.ts), written once so both reject a bad input
  * with the same words: epsilon, axis (normalized here and only here), rank
- * and dtype of x, length of the per-channel inputs. They look only at shapes,
+ * and dtype of x, length of the per-channel inputs. Every checker takes
+ * tfjs's argument order, (value, argName, functionName, ...), as
+ * `convertToTensor(x, 'x', 'opName')` does (axisIndex, in
+ * channel_axis.ts, is the one place a negative axis is turned around). They look only at shapes,
  * dtypes and numbers, so they work on tensors and on kernels' TensorInfos.
  */
+import {axisIndex} from './channel_axis';
 import {describeValue} from './describe_value';
 import {fail} from './fail';
 
-/** The one place a negative axis is turned into 0..rank-1 (no checks). */
-export function axisIndex(axis: number, rank: number): number {
-  return axis < 0 ? axis + rank : axis;
-}
-
 /**
  * Checks epsilon (required, finite, > 0) and returns it. `name` is how the
- * message names it (`epsilon`, `attr epsilon`, ...).
+ * message names it (`epsilon`, `attr epsilon`, `Epsilon`, ...).
  */
-export function checkEpsilon(who: string, epsilon: unknown, name = 'epsilon'): number {
+export function checkedEpsilon(epsilon: unknown, name: string, who: string): number {
   if (epsilon === undefined) {
     fail(who, `${name} is required (BatchNormInference-1 has no default), but got undefined.`);
   }
@@ -28,7 +27,7 @@ export function checkEpsilon(who: string, epsilon: unknown, name = 'epsilon'): n
 }
 
 /** Checks that `axis` is an integer in [-rank, rank-1]; returns it in 0..rank-1. */
-export function normalizeAxis(who: string, axis: unknown, rank: number, name = 'axis'): number {
+export function checkedAxis(axis: unknown, name: string, who: string, rank: number): number {
   if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < -rank || axis >= rank) {
     fail(who, `${name} must be an integer in [${-rank}, ${rank - 1}] for x of rank ${rank}, ` +
          `but got ${describeValue(axis)}.`);
@@ -37,7 +36,7 @@ export function normalizeAxis(who: string, axis: unknown, rank: number, name = '
 }
 
 /** Checks a dtype against the allowed ones (`x must have dtype float32 or int32, ...`). */
-export function checkDtype(who: string, name: string, dtype: string, allowed: readonly string[]):
+export function checkDtypeOf(dtype: string, name: string, who: string, allowed: readonly string[]):
     void {
   if (!allowed.includes(dtype)) {
     fail(who, `${name} must have dtype ${allowed.join(' or ')}, but got ${dtype}.`);
@@ -48,8 +47,8 @@ export function checkDtype(who: string, name: string, dtype: string, allowed: re
  * Checks that x has rank >= 2 and at least one channel. `got` describes x
  * when its rank is too small (default: `rank R (shape [...])`).
  */
-export function checkX(who: string, shape: readonly number[], axis: number|undefined,
-                       got = `rank ${shape.length} (shape [${shape}])`): void {
+export function checkXShape(shape: readonly number[], who: string, axis: number|undefined,
+                            got = `rank ${shape.length} (shape [${shape}])`): void {
   if (shape.length < 2) {
     fail(who, `x must have rank >= 2 (a batch axis and a channel axis at least), but got ${got}.`);
   }
@@ -78,8 +77,8 @@ function axisHint(size: number, xShape: readonly number[], axis: number): string
  * fits: a reshape (right size, wrong rank) or another axis (its length
  * matches another axis of x, typically the last).
  */
-export function checkChannelInput(
-    who: string, name: string, shape: readonly number[], xShape: readonly number[], axis: number,
+export function checkChannelShape(
+    shape: readonly number[], name: string, who: string, xShape: readonly number[], axis: number,
     axisNote = ''): void {
   const channels = xShape[axis];
   if (shape.length === 1 && shape[0] === channels) return;

@@ -7,7 +7,7 @@
  */
 import {Tensor} from '@tensorflow/tfjs-core';
 
-export function isPromiseLike(value: unknown): boolean {
+function isPromiseLike(value: unknown): boolean {
   return value != null && (typeof value === 'object' || typeof value === 'function') &&
       typeof (value as {then?: unknown}).then === 'function';
 }

@@ -63,6 +63,7 @@
  * high 32 bits of |y64| against those of L rounded up, so it is conservative.
  */
 import {exactTerms, float32Key, keyToFloat32, nearestKeyBetween} from './exact_round';
+import {channelScales} from './channel_scale';
 
 /** The error factor K above. */
 export const ERROR_FACTOR = 2 ** -50;
@@ -88,11 +89,10 @@ export function channelTerms(
     epsilon: number): ChannelTerms {
   const channels = gamma.length;
   const m = new Float64Array(channels);
-  const s = new Float64Array(channels);
+  const s = channelScales(gamma, variance, epsilon);
   const b = new Float64Array(channels);
   for (let c = 0; c < channels; c++) {
     m[c] = mean[c];
-    s[c] = gamma[c] / Math.sqrt(variance[c] + epsilon);
     b[c] = beta[c];
   }
   return {m, s, b, gamma, variance, epsilon};

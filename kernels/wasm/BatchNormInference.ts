@@ -31,12 +31,11 @@
  * (an optional peer dependency), and in the browser bundle the page's own
  * tf-backend-wasm script is the one used.
  */
-import {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
+import {KernelConfig, TensorInfo} from '@tensorflow/tfjs-core';
 import type {BackendWasm} from '@tensorflow/tfjs-backend-wasm';
 
-import {BatchNormInference, BatchNormInferenceAttrs, BatchNormInferenceInputs} from '../kernel_names';
-import {channelBlocks} from '../shared/channel_params';
-import {checkKernelInputs} from '../shared/check_inputs';
+import {channelBlocks} from '../shared/channel_axis';
+import {BatchNormInferenceKernelArgs, batchNormInferenceKernelConfig, checkKernelInputs} from '../shared/check_inputs';
 import {ChannelTerms, roundedBatchNorm} from '../shared/rounded_batch_norm';
 import {BatchNormCore, coreLayoutFor, CoreLayout, instantiateBatchNormCore, runBlocks, tableImage} from '../shared/simd/batch_norm_core';
 import {cachedTerms} from '../shared/channel_terms_cache';
@@ -93,11 +92,7 @@ function coreFor(memory: WebAssembly.Memory): BatchNormCore|null {
   return core;
 }
 
-export function batchNormInference(args: {
-  inputs: BatchNormInferenceInputs,
-  backend: BackendWasm,
-  attrs: BatchNormInferenceAttrs,
-}): TensorInfo {
+export function batchNormInference(args: BatchNormInferenceKernelArgs<BackendWasm>): TensorInfo {
   const {inputs, backend, attrs} = args;
   const {x, gamma, beta, mean, variance, axis, epsilon, channels} =
       checkKernelInputs(inputs, attrs, 'wasm');
@@ -125,8 +120,5 @@ export function batchNormInference(args: {
   return out;
 }
 
-export const batchNormInferenceConfig: KernelConfig = {
-  kernelName: BatchNormInference,
-  backendName: 'wasm',
-  kernelFunc: batchNormInference as unknown as KernelFunc,
-};
+export const batchNormInferenceConfig: KernelConfig =
+    batchNormInferenceKernelConfig('wasm', batchNormInference);

@@ -13,12 +13,12 @@
  * intermediate is disposed before returning; the cached params are released
  * when one of their statistics is.
  */
-import {env, KernelConfig, KernelFunc, TensorInfo, util} from '@tensorflow/tfjs-core';
+import {env, KernelConfig, TensorInfo, util} from '@tensorflow/tfjs-core';
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 
-import {BatchNormInference, BatchNormInferenceAttrs, BatchNormInferenceInputs} from '../kernel_names';
+import {BatchNormInference} from '../kernel_names';
 import {fail} from '../shared/fail';
-import {checkKernelInputs} from '../shared/check_inputs';
+import {BatchNormInferenceKernelArgs, batchNormInferenceKernelConfig, checkKernelInputs} from '../shared/check_inputs';
 
 import {BatchNormInferencePackedProgram, BatchNormInferenceProgram} from './batch_norm_inference_gpu';
 import {channelParams} from './batch_norm_params';
@@ -27,11 +27,7 @@ import {textureFacts} from './texture_facts';
 /** The highest rank tfjs-backend-webgl's shader compiler handles. */
 export const MAX_WEBGL_RANK = 6;
 
-export function batchNormInference(args: {
-  inputs: BatchNormInferenceInputs,
-  backend: MathBackendWebGL,
-  attrs: BatchNormInferenceAttrs,
-}): TensorInfo {
+export function batchNormInference(args: BatchNormInferenceKernelArgs<MathBackendWebGL>): TensorInfo {
   const {inputs, backend, attrs} = args;
   const {x, gamma, beta, mean, variance, axis, epsilon} = checkKernelInputs(inputs, attrs, 'webgl');
   if (x.shape.length > MAX_WEBGL_RANK) {
@@ -56,8 +52,5 @@ export function batchNormInference(args: {
   }
 }
 
-export const batchNormInferenceConfig: KernelConfig = {
-  kernelName: BatchNormInference,
-  backendName: 'webgl',
-  kernelFunc: batchNormInference as unknown as KernelFunc,
-};
+export const batchNormInferenceConfig: KernelConfig =
+    batchNormInferenceKernelConfig('webgl', batchNormInference);

@@ -26,7 +26,7 @@
 import {env, TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 
-import {foldChannelParams} from '../shared/channel_params';
+import {foldChannelParams} from './channel_affine';
 import {cachePerBackend} from '../shared/params_cache';
 
 import {FoldParamsPackedProgram, FoldParamsProgram, foldUniforms} from './fold_params_gpu';

@@ -22,34 +22,16 @@
  * @tensorflow/* imports to the page's global `tf`, and in Node importing this
  * package must not load the webgpu backend.
  */
-import {env, KernelConfig, KernelFunc, TensorInfo, util} from '@tensorflow/tfjs-core';
+import {env, KernelConfig, TensorInfo, util} from '@tensorflow/tfjs-core';
 import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 
-import {BatchNormInference, BatchNormInferenceAttrs, BatchNormInferenceInputs} from '../kernel_names';
-import {channelBlocks} from '../shared/channel_params';
-import {checkKernelInputs} from '../shared/check_inputs';
+import {WEBGPU_VEC4_FLAG} from '../flags';
+import {channelBlocks} from '../shared/channel_axis';
+import {BatchNormInferenceKernelArgs, batchNormInferenceKernelConfig, checkKernelInputs} from '../shared/check_inputs';
 import {cachePerBackend} from '../shared/params_cache';
 
 import {BatchNormInferenceProgram, BatchNormInferenceVariant} from './batch_norm_inference_webgpu';
 import {FoldParamsProgram} from './fold_params_webgpu';
-
-/**
- * The tfjs flag for the four-elements-per-invocation variants: true (default)
- * uses them where the layout allows, false always the scalar program
- * (tf.env().set('TFBNI_WEBGPU_VEC4', false)). Tests run the shared cases both
- * ways; bench/webgpu.js times both.
- */
-export const WEBGPU_VEC4_FLAG = 'TFBNI_WEBGPU_VEC4';
-
-/** Registers WEBGPU_VEC4_FLAG unless some copy of this package already did. */
-export function registerWebgpuVec4Flag(): void {
-  try {
-    env().get(WEBGPU_VEC4_FLAG);  // throws while the flag is not registered
-  } catch {
-    env().registerFlag(WEBGPU_VEC4_FLAG, () => true);
-  }
-}
-registerWebgpuVec4Flag();
 
 /** The variant for a layout, and the `inner` / `channels` uniforms in its units. */
 export function chooseVariant(inner: number, channels: number, vec4 = true):
@@ -83,11 +65,7 @@ function channelParams(
       [{type: 'int32', data: [channels]}, {type: 'float32', data: [epsilon]}]));
 }
 
-export function batchNormInference(args: {
-  inputs: BatchNormInferenceInputs,
-  backend: WebGPUBackend,
-  attrs: BatchNormInferenceAttrs,
-}): TensorInfo {
+export function batchNormInference(args: BatchNormInferenceKernelArgs<WebGPUBackend>): TensorInfo {
   const {inputs, backend, attrs} = args;
   const {x, gamma, beta, mean, variance, axis, epsilon, channels} =
       checkKernelInputs(inputs, attrs, 'webgpu');
@@ -105,8 +83,5 @@ export function batchNormInference(args: {
   return {dataId: out.dataId, shape: x.shape.slice(), dtype: 'float32'};
 }
 
-export const batchNormInferenceConfig: KernelConfig = {
-  kernelName: BatchNormInference,
-  backendName: 'webgpu',
-  kernelFunc: batchNormInference as unknown as KernelFunc,
-};
+export const batchNormInferenceConfig: KernelConfig =
+    batchNormInferenceKernelConfig('webgpu', batchNormInference);

@@ -12,7 +12,7 @@ import {readValues, requireSyncReads, withPrefetchedValues} from '../util/read_v
 import {Fold, planFolds} from './fold_plan';
 import {FoldReport} from './fold_report';
 import {foldedWeights} from './fold_weights';
-import {cloneConfig, isContainer, isPlainObject, rebuilderFor, shortName} from './model_walk';
+import {cloneConfig, copyState, isContainer, isPlainObject, rebuilderFor, shortName} from './model_walk';
 import {replaceBatchNormalization} from './replace_batch_normalization';
 
 type Layer = layers.Layer;
@@ -35,7 +35,7 @@ function checkModel(model: unknown): asserts model is LayersModel {
     fail(OP, `model must be a tf.LayersModel, but got a Promise; did you forget await? ` +
          `(foldBatchNormalization(await tf.loadLayersModel(url))).`);
   }
-  if (isContainer(model) && typeof (model as {getClassName?: unknown}).getClassName === 'function') return;
+  if (isContainer(model)) return;
   const graph = model != null && typeof (model as {executeAsync?: unknown}).executeAsync === 'function';
   fail(OP, `model must be a tf.LayersModel (from tf.model(), tf.sequential() or ` +
        `tf.loadLayersModel()), but got ${graph ? 'a GraphModel' : describeValue(model)}` +
@@ -91,20 +91,13 @@ function setFoldedWeights(fold: Fold, to: Layer): void {
   }
 }
 
-/** Copies weights from the original model's layers into the copy's (by name). */
-function copyState(from: Layer, to: Layer, folds: Map<Layer, Fold>): void {
-  const fold = folds.get(from);
-  if (fold !== undefined) {
-    setFoldedWeights(fold, to);
-  } else if (isContainer(from) && isContainer(to)) {
-    to.trainable = from.trainable;
-    for (const inner of to.layers) {
-      const source = from.layers.find((l) => l.name === inner.name);
-      if (source !== undefined) copyState(source, inner, folds);
-    }
-  } else if (from.weights.length > 0) {
-    to.setWeights(from.getWeights());
-  }
+/** Copies weights from the original model's layers into the copy's (by name), folded ones folded. */
+function copyFoldedState(from: Layer, to: Layer, folds: Map<Layer, Fold>): void {
+  copyState(from, to, (source, target) => {
+    const fold = folds.get(source);
+    if (fold !== undefined) setFoldedWeights(fold, target);
+    return fold !== undefined;
+  });
 }
 
 /** Every layer of a model, those of nested models included. */
@@ -129,7 +122,7 @@ function disposeModel(model: LayersModel): void {
 }
 
 /** Layers other than inputs, counting those inside nested models instead of the models. */
-export function countLayers(model: LayersModel): number {
+function countLayers(model: LayersModel): number {
   return model.layers.reduce((n, l) => n + (isContainer(l) ? countLayers(l) :
       l.getClassName() === 'InputLayer' ? 0 : 1), 0);
 }
@@ -168,7 +161,7 @@ export function foldBatchNormalization(model: LayersModel, options?: FoldOptions
   const plan = planFolds(config, model, stockLayersOnly);
   let copy = rebuild(config);
   try {
-    copyState(model, copy, new Map(plan.folds.map((f) => [f.source, f] as const)));
+    copyFoldedState(model, copy, new Map(plan.folds.map((f) => [f.source, f] as const)));
   } catch (e) {
     disposeModel(copy);
     throw e;

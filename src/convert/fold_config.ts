@@ -5,21 +5,17 @@
  */
 import {serialization} from '@tensorflow/tfjs-core';
 
+import {BASE_LAYER_KEYS, FUSED_OWN_KEYS} from '../layers/fused/fused_common';
 import {FusedActivation} from './fold_activation';
 
 type Config = serialization.ConfigDict;
 
-/** The keys each fused class takes from the tfjs-layers config it replaces. */
-const FUSED_KEYS: Record<string, string[]> = {
-  FusedConv2D: ['filters', 'kernelSize', 'strides', 'padding', 'dataFormat', 'dilationRate'],
-  FusedDepthwiseConv2D: ['kernelSize', 'depthMultiplier', 'strides', 'padding', 'dataFormat', 'dilationRate'],
-  FusedDense: ['units'],
-};
-const LAYER_KEYS = ['name', 'trainable', 'batchInputShape', 'inputShape', 'batchSize'];
+/** The base layer keys copied as they are (dtype only when a string). */
+const LAYER_KEYS = BASE_LAYER_KEYS.filter((key) => key !== 'dtype');
 
 export function foldedLayerConfig(
     config: Config, className: string, activation: FusedActivation|null): Config {
-  const keys = FUSED_KEYS[className];
+  const keys = (FUSED_OWN_KEYS as Record<string, string[]|undefined>)[className];
   if (keys === undefined) {
     return {...config, useBias: true, activation: activation?.name ?? 'linear'};
   }

@@ -8,9 +8,11 @@
 import {serialization} from '@tensorflow/tfjs-core';
 import {LayersModel, layers} from '@tensorflow/tfjs-layers';
 
+import {axisIndex} from '../../kernels/shared/channel_axis';
 import {foldedClass, fusedActivationOf, FusedActivation} from './fold_activation';
 import {foldedLayerConfig} from './fold_config';
 import {FOLDABLE_KERNELS} from './fold_weights';
+import {KERAS_BATCH_NORMALIZATION_DEFAULTS} from './model_walk';
 
 type Layer = layers.Layer;
 type Config = serialization.ConfigDict;
@@ -24,7 +26,7 @@ interface Entry {
 /** [layer name, node index, tensor index, kwargs?] */
 type Ref = [string, number, number, ...unknown[]];
 
-export const BATCH_NORM_CLASSES = ['BatchNormalization', 'BatchNormInference'];
+const BATCH_NORM_CLASSES = ['BatchNormalization', 'BatchNormInference'];
 const TIME_DISTRIBUTED = 'TimeDistributed';
 
 /** A batch norm folded into a layer, recorded for the weights and the report. */
@@ -182,7 +184,7 @@ class Scope {
     if (others.length > 0) return `${pLeaf.className} ${pName}'s output also feeds ${others.join(', ')}`;
     const activation = pLeaf.config.activation ?? 'linear';
     if (activation !== 'linear') return `${pLeaf.className} ${pName} has activation ${String(activation)}`;
-    const written = leaf(bn).config.axis ?? -1;
+    const written = leaf(bn).config.axis ?? KERAS_BATCH_NORMALIZATION_DEFAULTS.axis;
     if (Array.isArray(written) && written.length !== 1) {
       return `it normalizes over the axes ${JSON.stringify(written)}`;
     }
@@ -191,11 +193,11 @@ class Scope {
     const rank = shape.length - (pLeaf.wrapped ? 1 : 0);
     const format = pLeaf.config.dataFormat === 'channelsFirst' ? 'channelsFirst' : 'channelsLast';
     const channelAxis = format === 'channelsFirst' ? 1 : rank - 1;
-    const normalized = axis < 0 ? axis + rank : axis;
+    const normalized = axisIndex(axis, rank);
     if (normalized !== channelAxis) {
       return `axis ${String(axis)} is not the channel axis of ${pName} (${format})`;
     }
-    const epsilon = leaf(bn).config.epsilon ?? 1e-3;
+    const epsilon = leaf(bn).config.epsilon ?? KERAS_BATCH_NORMALIZATION_DEFAULTS.epsilon;
     if (typeof epsilon !== 'number' || !(epsilon > 0) || !Number.isFinite(epsilon)) {
       return `its epsilon ${String(epsilon)} is not a finite number > 0`;
     }
@@ -241,7 +243,7 @@ class Scope {
       source: this.layerObject(p),
       kind: pLeaf.className,
       bn: pLeaf.wrapped ? (bnObject as unknown as {layer: Layer}).layer : bnObject,
-      epsilon: (leaf(bn).config.epsilon ?? 1e-3) as number,
+      epsilon: (leaf(bn).config.epsilon ?? KERAS_BATCH_NORMALIZATION_DEFAULTS.epsilon) as number,
     });
     if (after !== null && !choice.fuse && choice.reason !== undefined) {
       this.plan.keptActivations.push({name: this.prefix + nameOf(this.entries[after.at]), reason: choice.reason});

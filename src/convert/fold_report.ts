@@ -17,7 +17,14 @@ export interface FoldReport {
   keptActivations: Array<{name: string, reason: string}>;
 }
 
-/** The report as a few lines of text. */
+/**
+ * The report of foldBatchNormalization as a few lines of text.
+ *
+ * ```js
+ * const {report} = tfbni.foldBatchNormalization(model);
+ * console.log(tfbni.formatFoldReport(report));
+ * ```
+ */
 export function formatFoldReport(report: FoldReport): string {
   const lines = [
     `layers: ${report.layersBefore} -> ${report.layersAfter}`,

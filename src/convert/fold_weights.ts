@@ -9,6 +9,7 @@
  */
 import {Tensor, tensor} from '@tensorflow/tfjs-core';
 
+import {channelScales} from '../../kernels/shared/channel_scale';
 import {fail} from '../../kernels/shared/fail';
 import {readValues} from '../util/read_values';
 
@@ -65,11 +66,7 @@ export function foldedWeights(
     fail(OP, `layer '${layerName}' (${kind}) has ${channels} output channels but its batch norm ` +
          `has ${bn.mean.length} statistics.`);
   }
-  const scale = new Float64Array(channels);
-  for (let c = 0; c < channels; c++) {
-    const gamma = bn.gamma === undefined ? 1 : bn.gamma[c];
-    scale[c] = gamma / Math.sqrt(bn.variance[c] + bn.epsilon);
-  }
+  const scale = channelScales(bn.gamma, bn.variance, bn.epsilon);
   const w = readValues(kernel);
   const newKernel = new Float32Array(w.length);
   for (let i = 0; i < w.length; i++) newKernel[i] = w[i] * scale[Math.floor(i / inner) % channels];

@@ -1,12 +1,15 @@
 /**
  * What foldBatchNormalization and replaceBatchNormalization share to walk a
- * model: rebuilding it from a config, telling containers (models nested as layers) from layers, copying
- * configs, and naming weights.
+ * model: rebuilding it from a config, telling containers (models nested as
+ * layers) from layers, copying configs and state, naming weights, and the
+ * Keras defaults a config leaves out.
  */
 import {serialization} from '@tensorflow/tfjs-core';
-import {LayersModel, LayerVariable} from '@tensorflow/tfjs-layers';
+import {layers, LayersModel, LayerVariable} from '@tensorflow/tfjs-layers';
 
 import {fail} from '../../kernels/shared/fail';
+
+type Layer = layers.Layer;
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
@@ -25,10 +28,43 @@ export function cloneConfig<T>(value: T): T {
   return value;
 }
 
-/** A model, or a model nested as a layer (it has layers and a config). */
+/**
+ * tfjs-layers' and Keras's BatchNormalization defaults: what a config that
+ * leaves a key out means.
+ */
+export const KERAS_BATCH_NORMALIZATION_DEFAULTS = {epsilon: 1e-3, axis: -1, momentum: 0.99} as const;
+
+/**
+ * A model, or a model nested as a layer (it has layers and a config): the
+ * one test of "is this a LayersModel" (by shape, not `instanceof`, so a model
+ * made by another copy of tfjs-layers passes).
+ */
 export function isContainer(layer: unknown): layer is LayersModel {
   return layer != null && Array.isArray((layer as {layers?: unknown}).layers) &&
-      typeof (layer as {getConfig?: unknown}).getConfig === 'function';
+      typeof (layer as {getConfig?: unknown}).getConfig === 'function' &&
+      typeof (layer as {getClassName?: unknown}).getClassName === 'function';
+}
+
+/**
+ * Copies the state of a layer of a model into the same layer of its copy:
+ * `special` first (it returns true when it did the copy); then containers,
+ * layer by layer by name, with their trainable flag (as `model.trainable =
+ * false` did on the original: it sets the flags of every direct layer's
+ * weights; nested containers then set their own); else the weights as a
+ * whole (a layer that was never built has none, nor has its copy).
+ */
+export function copyState(from: Layer, to: Layer, special: (from: Layer, to: Layer) => boolean):
+    void {
+  if (special(from, to)) return;
+  if (isContainer(from) && isContainer(to)) {
+    to.trainable = from.trainable;
+    for (const inner of to.layers) {
+      const source = from.layers.find((l) => l.name === inner.name);
+      if (source !== undefined) copyState(source, inner, special);
+    }
+  } else if (from.weights.length > 0) {
+    to.setWeights(from.getWeights());
+  }
 }
 
 /** A weight's name without its layer scopes ('conv/kernel' -> 'kernel'). */

@@ -19,11 +19,12 @@ import {layers, LayersModel} from '@tensorflow/tfjs-layers';
 import {BatchNormInferenceLayer} from '../layers/batch_norm_inference/batch_norm_inference_layer';
 import {setInputProbe} from '../layers/batch_norm_inference/input_probe';
 import {ChannelMoments} from './channel_moments';
+import {isContainer} from './model_walk';
+import {axisIndex} from '../../kernels/shared/channel_axis';
 import {describeValue} from '../../kernels/shared/describe_value';
-import {fail as failIn} from '../../kernels/shared/fail';
+import {fail} from '../../kernels/shared/fail';
 
 const WHO = 'computePopulationStatistics';
-const fail = (message: string): never => failIn(WHO, message);
 
 /** One batch: the model's input(s), or an `{xs, ys}` element as `fitDataset` takes. */
 export type PopulationBatch = Tensor|Tensor[]|{[name: string]: Tensor}|
@@ -38,6 +39,7 @@ export interface DatasetLike {
 export type PopulationData =
     Tensor|Tensor[]|DatasetLike|Iterable<PopulationBatch>|AsyncIterable<PopulationBatch>;
 
+/** What `options.onProgress` of computePopulationStatistics is called with, after each batch. */
 export interface PopulationProgress {
   /** The layer being measured. */
   layer: string;
@@ -50,6 +52,7 @@ export interface PopulationProgress {
   count: number;
 }
 
+/** Options of computePopulationStatistics. */
 export interface PopulationStatisticsOptions {
   /** Batch size when `data` is a tensor (or an array of tensors, one per input). Default 32. */
   batchSize?: number;
@@ -67,7 +70,7 @@ export interface LayerPopulationStatistics {
 }
 
 /** Every BatchNormInference layer of a model, nested models and wrappers included, in run order. */
-export function batchNormInferenceLayersOf(model: layers.Layer): BatchNormInferenceLayer[] {
+function batchNormInferenceLayersOf(model: layers.Layer): BatchNormInferenceLayer[] {
   const found: BatchNormInferenceLayer[] = [];
   const visit = (layer: unknown) => {
     if (layer instanceof BatchNormInferenceLayer) {
@@ -111,7 +114,7 @@ function modelInputs(model: LayersModel, element: unknown, where: string): Tenso
     const names = model.inputs.map((t) => t.sourceLayer.name);
     if (names.every((n) => map[n] instanceof Tensor)) return names.map((n) => map[n] as Tensor);
   }
-  return fail(`${where} must be a tf.Tensor, an array of tensors (one per model input), an ` +
+  return fail(WHO, `${where} must be a tf.Tensor, an array of tensors (one per model input), an ` +
               `object keyed by the model's input names (${model.inputs.map((t) => t.sourceLayer.name).join(', ')}) ` +
               `or an ` +
               `{xs, ys} element, but got ${describeValue(value)}.`);
@@ -130,7 +133,7 @@ async function* batchesOf(model: LayersModel, data: PopulationData, batchSize: n
     const all = data instanceof Tensor ? [data] : data;
     const n = all[0].shape[0];
     if (all.some((t) => t.rank < 1 || t.shape[0] !== n)) {
-      fail(`the input tensors must have the same batch size (first dimension), but got ` +
+      fail(WHO, `the input tensors must have the same batch size (first dimension), but got ` +
            `shapes ${all.map((t) => `[${t.shape}]`).join(', ')}.`);
     }
     for (let start = 0; start < n; start += batchSize) {
@@ -161,32 +164,32 @@ async function* batchesOf(model: LayersModel, data: PopulationData, batchSize: n
 }
 
 function checkArguments(model: unknown, data: unknown, options: PopulationStatisticsOptions) {
-  if (!(model instanceof LayersModel)) {
-    fail(`model must be a tf.LayersModel (tf.model(), tf.sequential() or ` +
+  if (!isContainer(model)) {
+    fail(WHO, `model must be a tf.LayersModel (tf.model(), tf.sequential() or ` +
          `tf.loadLayersModel()), but got ${describeValue(model)}.`);
   }
   const iterable = data != null && typeof data === 'object' &&
       (Symbol.iterator in data || Symbol.asyncIterator in data);
   if (!(data instanceof Tensor) && !isDataset(data) && !iterable) {
-    fail(`data must be a tf.Tensor (with options.batchSize), an array of tensors or batches, a ` +
+    fail(WHO, `data must be a tf.Tensor (with options.batchSize), an array of tensors or batches, a ` +
          `tf.data.Dataset, or an iterable or async iterable of batches, but got ` +
          `${describeValue(data)}.`);
   }
   if (options == null || typeof options !== 'object') {
-    fail(`options must be an object {batchSize?, onProgress?}, but got ${describeValue(options)}.`);
+    fail(WHO, `options must be an object {batchSize?, onProgress?}, but got ${describeValue(options)}.`);
   }
   const unknown = Object.keys(options).filter((k) => k !== 'batchSize' && k !== 'onProgress');
   if (unknown.length > 0) {
-    fail(`unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}; ` +
+    fail(WHO, `unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}; ` +
          `the options are 'batchSize' and 'onProgress'.`);
   }
   const {batchSize, onProgress} = options;
   if (batchSize !== undefined && (typeof batchSize !== 'number' || !Number.isInteger(batchSize) ||
                                   batchSize < 1)) {
-    fail(`options.batchSize must be a positive integer, but got ${describeValue(batchSize)}.`);
+    fail(WHO, `options.batchSize must be a positive integer, but got ${describeValue(batchSize)}.`);
   }
   if (onProgress !== undefined && typeof onProgress !== 'function') {
-    fail(`options.onProgress must be a function, but got ${describeValue(onProgress)}.`);
+    fail(WHO, `options.onProgress must be a function, but got ${describeValue(onProgress)}.`);
   }
 }
 
@@ -227,10 +230,10 @@ export async function computePopulationStatistics(
   const {batchSize = 32, onProgress} = options;
   const targets = batchNormInferenceLayersOf(model);
   if (targets.length === 0) {
-    fail(`model '${model.name}' has no ${BatchNormInferenceLayer.className} layer.`);
+    fail(WHO, `model '${model.name}' has no ${BatchNormInferenceLayer.className} layer.`);
   }
   if (targets.length > 1 && isOneShot(data)) {
-    fail(`data is a one-shot iterator, but the model has ${targets.length} ` +
+    fail(WHO, `data is a one-shot iterator, but the model has ${targets.length} ` +
          `${BatchNormInferenceLayer.className} layers and the data is read once per layer; ` +
          `pass a tf.data.Dataset, an array of batches, or a re-iterable object.`);
   }
@@ -249,7 +252,7 @@ export async function computePopulationStatistics(
           const first = Array.isArray(inputs) ? inputs[0] : inputs;
           dispose(model.predict(inputs, {batchSize: Math.max(1, first.shape[0])}));
           for (const x of pending) {
-            const axis = layer.axis < 0 ? layer.axis + x.rank : layer.axis;
+            const axis = axisIndex(layer.axis, x.rank);
             moments.add(await x.data(), x.shape, axis);
           }
         } finally {
@@ -270,7 +273,7 @@ export async function computePopulationStatistics(
       dispose(pending);
     }
     if (moments.count === 0) {
-      fail(`the data gave no values for layer '${layer.name}' (no batches, or empty ones).`);
+      fail(WHO, `the data gave no values for layer '${layer.name}' (no batches, or empty ones).`);
     }
     const variance = moments.m2.map((m2) => m2 / moments.count);
     const [gamma, beta] = layer.getWeights();

@@ -7,21 +7,18 @@ import {serialization, Tensor, tensor1d} from '@tensorflow/tfjs-core';
 import {LayersModel, layers, LayerVariable} from '@tensorflow/tfjs-layers';
 
 import {BatchNormInferenceLayer} from '../layers/batch_norm_inference/batch_norm_inference_layer';
-import {checkEpsilon} from '../../kernels/shared/checks';
+import {checkedEpsilon} from '../../kernels/shared/checks';
 import {describeValue, gotEnd} from '../../kernels/shared/describe_value';
 import {fail} from '../../kernels/shared/fail';
 import {requireSyncReads, withPrefetchedValues} from '../util/read_values';
-import {cloneConfig, isContainer, isPlainObject, rebuilderFor, shortName} from './model_walk';
+import {cloneConfig, copyState, isContainer, isPlainObject, KERAS_BATCH_NORMALIZATION_DEFAULTS, rebuilderFor, shortName} from './model_walk';
 
 type Layer = layers.Layer;
 type Config = serialization.ConfigDict;
 
 const OP = 'replaceBatchNormalization';
 const BATCH_NORMALIZATION = 'BatchNormalization';
-/** tfjs-layers' and Keras's BatchNormalization defaults. */
-const KERAS_DEFAULT_EPSILON = 1e-3;
-const KERAS_DEFAULT_AXIS = -1;
-const KERAS_DEFAULT_MOMENTUM = 0.99;
+const KERAS_DEFAULTS = KERAS_BATCH_NORMALIZATION_DEFAULTS;
 
 
 /** Axis lists are shown as written ([3]); everything else as describeValue does. */
@@ -62,9 +59,9 @@ export interface ReplaceResult {
 /** The BatchNormInference config for a BatchNormalization config. */
 function inferenceConfig(bn: Config): Config {
   const name = bn.name;
-  const epsilon = checkEpsilon(
-      OP, bn.epsilon ?? KERAS_DEFAULT_EPSILON, `the epsilon of layer '${name}' (${BATCH_NORMALIZATION})`);
-  let axis: serialization.ConfigDictValue = bn.axis ?? KERAS_DEFAULT_AXIS;
+  const epsilon = checkedEpsilon(
+      bn.epsilon ?? KERAS_DEFAULTS.epsilon, `the epsilon of layer '${name}' (${BATCH_NORMALIZATION})`, OP);
+  let axis: serialization.ConfigDictValue = bn.axis ?? KERAS_DEFAULTS.axis;
   if (Array.isArray(axis)) {
     if (axis.length !== 1) {
       fail(OP, `layer '${name}' (${BATCH_NORMALIZATION}) normalizes over the axes ` +
@@ -72,7 +69,7 @@ function inferenceConfig(bn: Config): Config {
     }
     axis = axis[0];
   }
-  const momentum = bn.momentum ?? KERAS_DEFAULT_MOMENTUM;
+  const momentum = bn.momentum ?? KERAS_DEFAULTS.momentum;
   if (typeof momentum !== 'number' || !(momentum >= 0 && momentum <= 1)) {
     fail(OP, `layer '${name}' (${BATCH_NORMALIZATION}) has momentum ${describe(momentum)}; ` +
          `expected a number in [0, 1].`);
@@ -138,37 +135,29 @@ function copyBatchNormWeights(from: Layer, to: BatchNormInferenceLayer): void {
   }
 }
 
-/** Copies weights (and containers' trainable flags) from a layer to its copy. */
-function copyState(from: Layer, to: Layer): void {
+/**
+ * What copyState does differently here: a replaced layer gets the batch
+ * norm's weights; a wrapper around a replaced layer
+ * (TimeDistributed(BatchNormalization)) copies into the wrapped layer. Other
+ * wrappers copy as a whole (Bidirectional keeps its weights in clones of
+ * `layer`, not in `layer` itself).
+ */
+function copyReplaced(from: Layer, to: Layer): boolean {
   if (from.getClassName() === BATCH_NORMALIZATION && to instanceof BatchNormInferenceLayer) {
     copyBatchNormWeights(from, to);
-    return;
+    return true;
   }
-  if (isContainer(from) && isContainer(to)) {
-    // As `model.trainable = false` did on the original: sets the flags of
-    // every direct layer's weights; nested containers then set their own.
-    to.trainable = from.trainable;
-    for (const inner of to.layers) {
-      const source = from.layers.find((l) => l.name === inner.name);
-      if (source !== undefined) copyState(source, inner);
-    }
-    return;
-  }
-  // A wrapper around a replaced layer (TimeDistributed(BatchNormalization)):
-  // copy into the wrapped layer. Other wrappers copy as a whole (Bidirectional
-  // keeps its weights in clones of `layer`, not in `layer` itself).
   const fromInner = innerLayer(from);
   const toInner = innerLayer(to);
   if (fromInner !== undefined && toInner !== undefined && wrapsReplacement(from, to)) {
-    copyState(fromInner, toInner);
-    return;
+    copyState(fromInner, toInner, copyReplaced);
+    return true;
   }
-  // A layer that was never built has no weights, and neither has its copy.
-  if (from.weights.length > 0) to.setWeights(from.getWeights());
+  return false;
 }
 
 function checkModel(model: unknown): asserts model is LayersModel {
-  if (!isContainer(model) || typeof (model as {getClassName?: unknown}).getClassName !== 'function') {
+  if (!isContainer(model)) {
     fail(OP, `model must be a tf.LayersModel (from tf.model(), tf.sequential() or ` +
          `tf.loadLayersModel()), but got ${describe(model)}` +
          `${model != null && typeof (model as {executeAsync?: unknown}).executeAsync === 'function' ?
@@ -223,7 +212,7 @@ export function replaceBatchNormalization(model: LayersModel): ReplaceResult {
   // fastWeightInit: skip the initializers, every weight is copied below.
   const copy = rebuild(config);
   try {
-    copyState(model, copy);
+    copyState(model, copy, copyReplaced);
   } catch (e) {
     copy.dispose();
     throw e;

@@ -4,8 +4,8 @@
 import {engine, getBackend, getKernel, op, Rank, Tensor, TensorLike} from '@tensorflow/tfjs-core';
 
 import {BatchNormInference, BATCH_NORM_INFERENCE_INPUT_NAMES, BatchNormInferenceAttrs, BatchNormInferenceInputs} from '../../kernels/kernel_names';
-import {toFloatTensor} from '../util/args';
-import {checkChannelInput, checkEpsilon, checkX, normalizeAxis} from '../../kernels/shared/checks';
+import {convertToFloatTensor} from '../util/convert_to_tensor';
+import {checkChannelShape, checkedAxis, checkedEpsilon, checkXShape} from '../../kernels/shared/checks';
 import {describeValue} from '../../kernels/shared/describe_value';
 import {fail} from '../../kernels/shared/fail';
 import {batchNormInferenceFallback} from './batch_norm_inference_fallback';
@@ -28,7 +28,7 @@ export interface BatchNormInferenceOptions {
 }
 
 /** The axis used when none is given: the spec's "second dimension". */
-export const DEFAULT_AXIS = 1;
+const DEFAULT_AXIS = 1;
 
 const OPTION_KEYS = ['epsilon', 'axis'];
 
@@ -63,18 +63,18 @@ function batchNormInference_<R extends Rank>(
     mean: Tensor|TensorLike, variance: Tensor|TensorLike,
     options: BatchNormInferenceOptions|number): Tensor<R> {
   const {epsilon: givenEpsilon, axis: givenAxis, axisGiven} = readOptions(options);
-  const epsilon = checkEpsilon(OP, givenEpsilon);
+  const epsilon = checkedEpsilon(givenEpsilon, 'epsilon', OP);
 
-  const $x = toFloatTensor(x, OP, 'x');
-  if ($x.rank < 2) checkX(OP, $x.shape, undefined, describeLowRank(x, $x));
-  const axis = normalizeAxis(OP, givenAxis, $x.rank);
-  checkX(OP, $x.shape, axis);
+  const $x = convertToFloatTensor(x, 'x', OP);
+  if ($x.rank < 2) checkXShape($x.shape, OP, undefined, describeLowRank(x, $x));
+  const axis = checkedAxis(givenAxis, 'axis', OP, $x.rank);
+  checkXShape($x.shape, OP, axis);
 
   const axisNote = axisGiven ? '' : `, with the default axis ${DEFAULT_AXIS}`;
   const params = [gamma, beta, mean, variance].map((value, i) => {
     const name = BATCH_NORM_INFERENCE_INPUT_NAMES[i + 1];
-    const p = toFloatTensor(value, OP, name);
-    checkChannelInput(OP, name, p.shape, $x.shape, axis, axisNote);
+    const p = convertToFloatTensor(value, name, OP);
+    checkChannelShape(p.shape, name, OP, $x.shape, axis, axisNote);
     return p;
   });
 
@@ -86,7 +86,6 @@ function batchNormInference_<R extends Rank>(
   const inputs: BatchNormInferenceInputs =
       {x: $x, gamma: params[0], beta: params[1], mean: params[2], variance: params[3]};
   const attrs: BatchNormInferenceAttrs = {epsilon, axis};
-  // tslint:disable-next-line: no-unnecessary-type-assertion
   return engine().runKernel(BatchNormInference, inputs as {}, attrs as {}) as Tensor<R>;
 }
 

@@ -16,6 +16,8 @@
  */
 import {add, div, mul, reshape, scalar, sqrt, sub, Tensor, tidy} from '@tensorflow/tfjs-core';
 
+import {channelBroadcastShape} from '../../kernels/shared/channel_axis';
+
 /**
  * y = (x - mean) * gamma / sqrt(variance + epsilon) + beta along `axis`, with
  * tfjs ops; the op calls it with checked, converted arguments.
@@ -29,8 +31,7 @@ export function batchNormInferenceFallback<T extends Tensor>(
     x: T, gamma: Tensor, beta: Tensor, mean: Tensor, variance: Tensor, epsilon: number,
     axis: number): T {
   return tidy(() => {
-    const channels = x.shape[axis];
-    const perChannel = [channels, ...new Array(x.rank - axis - 1).fill(1)];
+    const perChannel = channelBroadcastShape(x.shape[axis], x.rank, axis);
     const scale = div(reshape(gamma, perChannel), sqrt(add(reshape(variance, perChannel),
                                                            scalar(epsilon))));
     return add(mul(sub(x, reshape(mean, perChannel)), scale), reshape(beta, perChannel)) as T;

@@ -12,7 +12,7 @@
 import {add, GradConfig, mul, neg, NamedAttrMap, reshape, rsqrt, scalar, sub, sum, Tensor} from '@tensorflow/tfjs-core';
 
 import {BatchNormInference, BatchNormInferenceAttrs} from '../../kernels/kernel_names';
-import {axisIndex} from '../../kernels/shared/checks';
+import {axisIndex, channelBroadcastShape, reductionAxes} from '../../kernels/shared/channel_axis';
 
 export const batchNormInferenceGradConfig: GradConfig = {
   kernelName: BatchNormInference,
@@ -23,21 +23,16 @@ export const batchNormInferenceGradConfig: GradConfig = {
     const {epsilon, axis: givenAxis} = attrs as BatchNormInferenceAttrs;
     const rank = x.rank;
     const axis = axisIndex(givenAxis, rank);
-    const channels = x.shape[axis];
-    // [C, 1, ..., 1]: broadcasts a per-channel vector against x.
-    const paramShape = [channels, ...new Array(rank - axis - 1).fill(1)];
-    const reductionAxes: number[] = [];
-    for (let i = 0; i < rank; i++) {
-      if (i !== axis) reductionAxes.push(i);
-    }
+    const paramShape = channelBroadcastShape(x.shape[axis], rank, axis);
+    const sumAxes = reductionAxes(rank, axis);
     const invStd = () => rsqrt(add(variance, scalar(epsilon)));
     const sumDyCentered = () =>
-        sum(mul($dy, sub(x, reshape(mean, paramShape))), reductionAxes);
+        sum(mul($dy, sub(x, reshape(mean, paramShape))), sumAxes);
     return {
       x: () => mul($dy, reshape(mul(gamma, invStd()), paramShape)),
       gamma: () => mul(sumDyCentered(), invStd()),
-      beta: () => sum($dy, reductionAxes),
-      mean: () => neg(mul(sum($dy, reductionAxes), mul(gamma, invStd()))),
+      beta: () => sum($dy, sumAxes),
+      mean: () => neg(mul(sum($dy, sumAxes), mul(gamma, invStd()))),
       variance: () => {
         const s = invStd();
         return mul(mul(sumDyCentered(), mul(gamma, mul(s, mul(s, s)))), scalar(-0.5));

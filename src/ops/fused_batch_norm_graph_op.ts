@@ -29,11 +29,9 @@
 import {env, moments, Tensor, tidy} from '@tensorflow/tfjs-core';
 import {deregisterOp, GraphNode, registerOp} from '@tensorflow/tfjs-converter';
 
+import {GRAPH_FUSED_BATCH_NORM_FLAG} from '../../kernels/flags';
 import {fail} from '../../kernels/shared/fail';
 import {batchNormInference} from './batch_norm_inference';
-
-/** The env flag that switches the graph ops on (true, default) and off. */
-export const GRAPH_FUSED_BATCH_NORM_FLAG = 'TFBNI_GRAPH_FUSED_BATCH_NORM';
 
 /** The TensorFlow ops this package executes in GraphModels. */
 export const GRAPH_FUSED_BATCH_NORM_OPS = ['FusedBatchNorm', 'FusedBatchNormV2', 'FusedBatchNormV3'];
@@ -79,7 +77,7 @@ export function fusedBatchNormGraphExecutor(op: string): (node: GraphNode) => Te
  * import replaces ours, and setting the flag to false removes whatever is
  * registered under them.
  */
-function setRegistered(on: boolean): void {
+export function setGraphFusedBatchNorm(on: boolean): void {
   // The browser bundle takes tfjs-converter from the page's global tf: a page that loaded
   // tfjs-core and backends without the converter has no GraphModels to run them in.
   if (typeof registerOp !== 'function' || typeof deregisterOp !== 'function') return;
@@ -89,19 +87,12 @@ function setRegistered(on: boolean): void {
   }
 }
 
-function flagRegistered(): boolean {
-  // tfjs-core 4.22 keeps registered flags in Environment.flagRegistry (not in its public typings).
-  const registry = (env() as unknown as {flagRegistry?: Record<string, unknown>}).flagRegistry;
-  return registry != null && registry[GRAPH_FUSED_BATCH_NORM_FLAG] != null;
-}
-
 /**
- * Registers the flag (once) and, when it is true, FusedBatchNorm / V2 / V3
- * with tf.registerOp. Idempotent; the package calls it on import.
+ * Registers FusedBatchNorm / V2 / V3 with tf.registerOp when the
+ * TFBNI_GRAPH_FUSED_BATCH_NORM flag is true (kernels/flags.ts, registered
+ * before this runs, with setGraphFusedBatchNorm as its set hook). Idempotent;
+ * the package calls it on import.
  */
 export function registerGraphFusedBatchNorm(): void {
-  if (!flagRegistered()) {
-    env().registerFlag(GRAPH_FUSED_BATCH_NORM_FLAG, () => true, (value) => setRegistered(Boolean(value)));
-  }
-  setRegistered(env().getBool(GRAPH_FUSED_BATCH_NORM_FLAG));
+  setGraphFusedBatchNorm(env().getBool(GRAPH_FUSED_BATCH_NORM_FLAG));
 }

@@ -13,7 +13,7 @@ import {fail} from '../../kernels/shared/fail';
  * larger request would make the engine allocate (and V8 abort) before any
  * message could be shown.
  */
-export const MAX_ELEMENTS = 2 ** 31 - 1;
+const MAX_ELEMENTS = 2 ** 31 - 1;
 
 /** An Array or a typed array (not a DataView). */
 export function isArrayLike(value: unknown): value is ArrayLike<unknown> {
@@ -27,7 +27,7 @@ export function isBigIntArray(value: unknown): boolean {
 }
 
 /** Throws if a shape has more than MAX_ELEMENTS elements. */
-export function checkElementCount(who: string, name: string, shape: ReadonlyArray<number>): void {
+export function checkElementCountOf(shape: ReadonlyArray<number>, name: string, who: string): void {
   let count = 1;
   for (const d of shape) count *= d;
   if (count > MAX_ELEMENTS) {
@@ -48,7 +48,7 @@ function describeLeaf(node: ArrayLike<unknown>, i: number): string {
  * leaves are numbers (NaN and +-Infinity included). Throws
  * `Error in <who>: <name> ...` naming the path of a bad element.
  */
-export function flattenNested(value: ArrayLike<unknown>, who: string, name: string):
+export function flattenNestedArray(value: ArrayLike<unknown>, name: string, who: string):
     {shape: number[], values: number[]} {
   const shape: number[] = [];
   for (let level: unknown = value; isArrayLike(level); level = level[0]) {
@@ -59,7 +59,7 @@ export function flattenNested(value: ArrayLike<unknown>, who: string, name: stri
     shape.push(level.length);
     if (level.length === 0) break;
   }
-  checkElementCount(who, name, shape);
+  checkElementCountOf(shape, name, who);
   const values: number[] = [];
   const walk = (node: unknown, depth: number, path: string) => {
     if (!isArrayLike(node) || node.length !== shape[depth]) {

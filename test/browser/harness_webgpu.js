@@ -1,7 +1,7 @@
 /*
  * In-page half of the webgpu suite (test/webgpu.test.ts), loaded by
  * test/browser/harness.html?backend=webgpu: the page has loaded tf.min.js,
- * the webgpu backend, the plugin's bundle (global `tfbni`), tools/stats.js
+ * the webgpu backend, the plugin's bundle (global `tfbni`), test/helpers/stats.js
  * and harness_shared.js (what the webgl harness shares); Node calls these
  * functions through playwright's page.evaluate with plain arrays and
  * compares the results with the float64 reference on the Node side.

@@ -19,7 +19,6 @@ interface ToolsSession {
   close(): Promise<void>;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const chromiumTools = require('../../tools/chromium.js') as {
   SKIP_ENV: string,
   CHROMIUM_FLAGS: string[],
@@ -60,7 +59,6 @@ export function browserOptedOut(): boolean {
 export function describeInBrowser(name: string, fn: () => void): void {
   if (browserOptedOut()) {
     // Explicit opt-out by the user: jest lists the suite as skipped.
-    // eslint-disable-next-line jest/no-disabled-tests
     describe.skip(`${name} (skipped: ${SKIP_ENV} is set)`, fn);
   } else {
     describe(name, fn);

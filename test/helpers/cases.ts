@@ -45,11 +45,10 @@ export const DEFAULT_RANGES = {
 } as const;
 
 /**
- * mulberry32 from tools/stats.js, the one seeded generator of the repo (bench,
+ * mulberry32 from test/helpers/stats.js, the one seeded generator of the repo (bench,
  * demo and tests), so cases are data, not arrays.
  */
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-export const prng: (seed: number) => () => number = require('../../tools/stats.js').prng;
+export const prng: (seed: number) => () => number = require('./stats.js').prng;
 
 function parse(v: Value): number {
   return typeof v === 'number' ? v : Number(v);

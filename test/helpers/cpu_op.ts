@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {CPU_WASM_FLAG} from '../../kernels/cpu/BatchNormInference';
+import {CPU_WASM_FLAG} from '../../kernels/flags';
 import {batchNormInference} from '../../src';
 import {ExactInputs} from './exact';
 

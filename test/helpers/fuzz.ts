@@ -13,8 +13,7 @@
  * survive JSON.stringify: encodeFuzzCase / decodeFuzzCase turn them into
  * strings and back (for files or pages without structured cloning).
  */
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const {prng} = require('../../tools/stats.js') as {prng(seed: number): () => number};
+const {prng} = require('./stats.js') as {prng(seed: number): () => number};
 
 export interface FuzzCase {
   /** `${seed}:${index}`, enough to regenerate it: fuzzCase(seed, index). */

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {axisIndex} from '../../kernels/shared/checks';
+import {axisIndex} from '../../kernels/shared/channel_axis';
 import {prng} from './cases';
 import {BatchNormData, compareWithReference, Mismatch, referenceBatchNorm} from './reference';
 

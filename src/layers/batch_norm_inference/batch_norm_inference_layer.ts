@@ -1,27 +1,94 @@
 /**
  * The BatchNormInference layer: MATLAB's batchNormalizationLayer for
  * tfjs-layers models, normalizing through the `batchNormInference` op (see
- * the class comment). Its MATLAB-style arguments are read in `matlab_args.ts`
+ * the class comment). Its MATLAB-style arguments are read in `layer_args.ts`
  * and `training_args.ts`; the training arithmetic is in
  * `batch_norm_training.ts`; its four weights, their checked writes and their
  * training plumbing (learn-rate factors, L2 penalties, moving averages) are
  * in `statistic_weights.ts`.
  */
-import {InputSpec, layers, Shape, SymbolicTensor} from '@tensorflow/tfjs-layers';
-import {cast, serialization, Tensor, tidy} from '@tensorflow/tfjs-core';
+import {InputSpec, layers, LayerVariable, Shape, SymbolicTensor} from '@tensorflow/tfjs-layers';
+import {cast, serialization, Tensor, TensorLike, tidy} from '@tensorflow/tfjs-core';
 
 import {batchNormInference} from '../../ops/batch_norm_inference';
 import {fail} from '../../../kernels/shared/fail';
+import {axisIndex} from '../../../kernels/shared/channel_axis';
 import {normalizeWithBatchStatistics} from './batch_norm_training';
 import {inputProbeOf} from './input_probe';
 import {channelsOfInput, exactlyOneShape} from './input_shape';
-import {BatchNormInferenceLayerArgs, checkWeightValues, layerWho, ORDER, parseArgs, ParsedArgs, shapeText, Statistic, STATISTICS} from './matlab_args';
+import {parseArgs, ParsedArgs} from './layer_args';
+import {checkWeightValues, layerWho, ORDER, shapeText, Statistic, STATISTICS} from './statistic_values';
 import {defaultValues, initialValueOf, StatisticWeights} from './statistic_weights';
-import {configToArgs, trainingConfig, TrainingOptions} from './training_args';
+import {BatchNormTrainingArgs, configToArgs, trainingConfig, TrainingOptions} from './training_args';
 
-export {DEFAULT_LAYER_AXIS, DEFAULT_LAYER_EPSILON} from './matlab_args';
-export type {BatchNormInferenceLayerArgs, ChannelValues, LayerArgs} from './matlab_args';
 export type {BatchNormTrainingArgs, InitializerSpec} from './training_args';
+
+/**
+ * The arguments every tfjs layer takes (`name`, `trainable`, `inputShape`,
+ * `batchInputShape`, `batchSize`, `dtype`, `weights`, ...). tfjs-layers does
+ * not export the interface from its entry point, so it is read off the Layer
+ * constructor.
+ */
+export type LayerArgs = NonNullable<ConstructorParameters<typeof layers.Layer>[0]>;
+
+/**
+ * One value per channel: a number (one channel), a plain or nested array, a
+ * typed array or a tf.Tensor (float32 or int32), in any of MATLAB's shapes
+ * for per-channel properties: `C`, `1xC`, `Cx1` or `1x1xC` - any shape with C
+ * elements and at most one dimension other than 1. A tfjs-layers
+ * `LayerVariable` (e.g. `otherLayer.weights[2]`) is read as its tensor.
+ */
+export type ChannelValues = Tensor|TensorLike|LayerVariable;
+
+/**
+ * Arguments of {@link batchNormInferenceLayer}: MATLAB's batchNormalizationLayer
+ * properties, each also accepted in camelCase (`TrainedMean` or
+ * `trainedMean`, but not both), plus `axis` and the usual tfjs layer
+ * arguments. `null` and `undefined` mean "not given".
+ */
+export interface BatchNormInferenceLayerArgs extends LayerArgs, BatchNormTrainingArgs {
+  /**
+   * Trained mean per channel. Default: zeros (no centering). Stored as the
+   * non-trainable weight `moving_mean`.
+   */
+  TrainedMean?: ChannelValues|null;
+  trainedMean?: ChannelValues|null;
+  /**
+   * Trained variance per channel, >= 0. Default: ones (with the default
+   * Epsilon, almost no scaling). Stored as the non-trainable weight
+   * `moving_variance`.
+   */
+  TrainedVariance?: ChannelValues|null;
+  trainedVariance?: ChannelValues|null;
+  /**
+   * Added to the variance before the square root: a finite number > 0.
+   * Default 1e-5, as MATLAB (which also refuses values below 1e-5; this layer
+   * accepts any positive value, since converted Keras models use e.g. 1e-6).
+   */
+  Epsilon?: number|null;
+  epsilon?: number|null;
+  /** Scale factor gamma per channel. Default: ones. Weight `gamma`, trainable. */
+  Scale?: ChannelValues|null;
+  scale?: ChannelValues|null;
+  /** Offset beta per channel. Default: zeros. Weight `beta`, trainable. */
+  Offset?: ChannelValues|null;
+  offset?: ChannelValues|null;
+  /**
+   * Number of channels, a positive integer. Default (or `'auto'`, MATLAB's
+   * default): the length of the statistics given, else the input's size
+   * along `axis` when the layer is built.
+   */
+  NumChannels?: number|'auto'|null;
+  numChannels?: number|'auto'|null;
+  /** Layer name. Default (or `''`, MATLAB's default): a unique generated name. */
+  Name?: string|null;
+  /**
+   * The channel axis of the input. Default -1 (channels last, tfjs's NHWC).
+   * Use 1 for channels-first inputs. A one-element list (`[3]`), as older
+   * Keras converters write it, is accepted. Axis 0 (the batch axis) is not.
+   */
+  axis?: number|number[]|null;
+}
 
 /**
  * Batch normalization with fixed statistics (MATLAB's batchNormalizationLayer
@@ -48,6 +115,12 @@ export type {BatchNormTrainingArgs, InitializerSpec} from './training_args';
  * `layer.TrainedMean`, `TrainedVariance`, `Scale`, `Offset` (Float32Array;
  * empty while the number of channels is unknown, as MATLAB's []),
  * `Epsilon`, `NumChannels` (undefined while unknown) and `Name`.
+ *
+ * ```js
+ * const bn = new tfbni.BatchNormInferenceLayer({TrainedMean: [1, 2], TrainedVariance: [4, 1]});
+ * bn.apply(tf.tensor2d([[1, 2], [3, 4]])).print();
+ * console.log(bn.TrainedMean);  // Float32Array [1, 2]
+ * ```
  */
 export class BatchNormInferenceLayer extends layers.Layer {
   /**
@@ -153,7 +226,7 @@ export class BatchNormInferenceLayer extends layers.Layer {
             x, gamma, beta, w.of('TrainedMean').read(), w.of('TrainedVariance').read(),
             {epsilon: this.epsilon, axis: this.axis});
       }
-      const axis = this.axis < 0 ? this.axis + x.rank : this.axis;
+      const axis = axisIndex(this.axis, x.rank);
       const batch = normalizeWithBatchStatistics(x, gamma, beta, axis, this.epsilon);
       w.moveToward(batch.mean, batch.variance, this.training);
       return batch.output;
@@ -217,7 +290,7 @@ export class BatchNormInferenceLayer extends layers.Layer {
 /**
  * Registers the layer class for serialization (model.save / loadLayersModel).
  * Idempotent and silent; called by `registerBatchNormInference()`, i.e. on
- * importing the package (not by `base`).
+ * importing the package (src/register.ts).
  */
 export function registerBatchNormInferenceLayer(): void {
   const entry = serialization.SerializationMap.getMap().classNameMap[BatchNormInferenceLayer.className];

@@ -18,21 +18,13 @@
  */
 import {add, customGrad, GradSaveFunc, mul, moments, Scalar, scalar, sum, square, Tensor} from '@tensorflow/tfjs-core';
 
+import {reductionAxes} from '../../../kernels/shared/channel_axis';
 import {batchNormInference} from '../../ops/batch_norm_inference';
 
 /** MATLAB's default MeanDecay and VarianceDecay. */
 export const DEFAULT_DECAY = 0.1;
 /** MATLAB's default L2Regularization (trainingOptions). */
 export const DEFAULT_L2_REGULARIZATION = 1e-4;
-
-/** Every axis of a rank-`rank` tensor but `axis` (non-negative). */
-export function reductionAxes(rank: number, axis: number): number[] {
-  const axes: number[] = [];
-  for (let i = 0; i < rank; i++) {
-    if (i !== axis) axes.push(i);
-  }
-  return axes;
-}
 
 /** The normalized output and the mini-batch statistics it used. */
 export interface BatchStatistics {

@@ -6,8 +6,9 @@
  */
 import {Shape} from '@tensorflow/tfjs-layers';
 
+import {axisIndex} from '../../../kernels/shared/channel_axis';
 import {fail} from '../../../kernels/shared/fail';
-import {layerWho, shapeText, Statistic} from './channel_values';
+import {layerWho, shapeText, Statistic} from './statistic_values';
 
 /** What the checks need to know of the layer. */
 export interface InputShapeContext {
@@ -32,7 +33,7 @@ export function channelsOfInput(shape: ReadonlyArray<number|null>, layer: InputS
     fail(who, `axis ${layer.axis} is out of range for input shape ${shapeText(shape)} ` +
          `(rank ${rank}); use an integer in [${-rank}, ${rank - 1}].`);
   }
-  const axis = layer.axis < 0 ? layer.axis + rank : layer.axis;
+  const axis = axisIndex(layer.axis, rank);
   if (axis === 0) {
     fail(who, `axis ${layer.axis} is the batch axis of input shape ${shapeText(shape)}; ` +
          `the channel axis must be one of 1..${rank - 1} (or -1..${-(rank - 1)}).`);

@@ -14,7 +14,7 @@ import {initializers, LayerVariable} from '@tensorflow/tfjs-layers';
 import {dispose, Scalar, Tensor, tensor1d, tidy} from '@tensorflow/tfjs-core';
 
 import {l2Penalty, movingAverage, scaleGradient} from './batch_norm_training';
-import {checkWeightValues, Statistic, STATISTICS} from './channel_values';
+import {checkWeightValues, Statistic, STATISTICS} from './statistic_values';
 import {initialValues, TfInitializer, TrainingOptions} from './training_args';
 
 /** The layer's (protected) addWeight, for one float32 weight of shape [channels]. */

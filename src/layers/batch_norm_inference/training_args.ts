@@ -10,7 +10,7 @@ import {serialization, Tensor, TensorLike, tensor1d} from '@tensorflow/tfjs-core
 
 import {describeValue} from '../../../kernels/shared/describe_value';
 import {fail} from '../../../kernels/shared/fail';
-import {flattenNested, isArrayLike} from '../../util/nested_array';
+import {flattenNestedArray, isArrayLike} from '../../util/nested_array';
 import {DEFAULT_DECAY, DEFAULT_L2_REGULARIZATION} from './batch_norm_training';
 
 /** A tfjs-layers initializer (`tf.initializers.*()`): not exported by name from tfjs-layers. */
@@ -184,7 +184,7 @@ export function initialValues(
   if (result instanceof Tensor) {
     values = result.dataSync();
   } else if (isArrayLike(result)) {
-    values = flattenNested(result, who, `the result of ${property}`).values;
+    values = flattenNestedArray(result, `the result of ${property}`, who).values;
   } else {
     return fail(who, `${property} must return a tensor or an array of ${channels} numbers ` +
                 `(one per channel of input shape ${inputShape}), but returned ${describeValue(result)}.`);

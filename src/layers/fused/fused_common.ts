@@ -13,11 +13,12 @@ import {fail} from '../../../kernels/shared/fail';
  * the kernel ('prelu' needs a weight tensor and is not offered by these
  * layers).
  */
-export const FUSED_ACTIVATIONS = ['linear', 'relu', 'relu6', 'elu', 'leakyrelu', 'sigmoid'] as const;
+const FUSED_ACTIVATIONS = ['linear', 'relu', 'relu6', 'elu', 'leakyrelu', 'sigmoid'] as const;
+/** The name of an activation the fused layers run inside their kernel. */
 export type FusedActivationName = typeof FUSED_ACTIVATIONS[number];
 
 /** tf.fused's default slope for leakyrelu. */
-export const DEFAULT_LEAKYRELU_ALPHA = 0.2;
+const DEFAULT_LEAKYRELU_ALPHA = 0.2;
 
 /** Arguments of every fused layer besides its own: activation and the usual layer args. */
 export interface FusedLayerArgs {
@@ -36,6 +37,17 @@ export interface FusedLayerArgs {
 /** The keys of FusedLayerArgs that go to tfjs's Layer constructor. */
 export const BASE_LAYER_KEYS = ['name', 'trainable', 'inputShape', 'batchInputShape', 'batchSize', 'dtype'];
 
+/**
+ * The keys each fused class takes besides BASE_LAYER_KEYS and the activation:
+ * those of the tfjs-layers class it replaces that it keeps (the classes check
+ * their arguments against them, foldBatchNormalization copies them).
+ */
+export const FUSED_OWN_KEYS: Readonly<Record<'FusedConv2D'|'FusedDepthwiseConv2D'|'FusedDense', string[]>> = {
+  FusedConv2D: ['filters', 'kernelSize', 'strides', 'padding', 'dataFormat', 'dilationRate'],
+  FusedDepthwiseConv2D: ['kernelSize', 'depthMultiplier', 'strides', 'padding', 'dataFormat', 'dilationRate'],
+  FusedDense: ['units'],
+};
+
 export function checkActivation(who: string, args: FusedLayerArgs):
     {activation: FusedActivationName, leakyreluAlpha: number} {
   const activation = args.activation ?? 'linear';
@@ -51,7 +63,7 @@ export function checkActivation(who: string, args: FusedLayerArgs):
 }
 
 /** A layer's own size argument (filters, units, depthMultiplier): a positive integer. */
-export function positiveInteger(who: string, key: string, value: unknown): number {
+export function positiveIntegerArg(value: unknown, key: string, who: string): number {
   if (!Number.isInteger(value) || (value as number) <= 0) {
     fail(who, `${key} must be a positive integer, but got ${String(value)}.`);
   }

@@ -6,7 +6,7 @@
  */
 import {conv2d, fused, serialization} from '@tensorflow/tfjs-core';
 
-import {positiveInteger} from './fused_common';
+import {FUSED_OWN_KEYS, positiveIntegerArg} from './fused_common';
 import {FusedConvArgs, FusedConvBase} from './fused_conv_base';
 
 /** Arguments of {@link FusedConv2D}. */
@@ -15,11 +15,16 @@ export interface FusedConv2DArgs extends FusedConvArgs {
   filters: number;
 }
 
-const OWN_KEYS = ['filters', 'kernelSize', 'strides', 'padding', 'dataFormat', 'dilationRate'];
-
 /**
- * Weights, in order: `kernel` [kh, kw, inChannels, filters] and `bias`
- * [filters], the names and layout of tfjs-layers' Conv2D.
+ * A channels-last 2D convolution whose bias and activation run inside the
+ * convolution kernel (tf.fused.conv2d). Weights, in order: `kernel`
+ * [kh, kw, inChannels, filters] and `bias` [filters], the names and layout of
+ * tfjs-layers' Conv2D.
+ *
+ * ```js
+ * const conv = new tfbni.FusedConv2D({filters: 2, kernelSize: 3, padding: 'same', activation: 'relu6'});
+ * conv.apply(tf.ones([1, 4, 4, 1])).print();
+ * ```
  */
 export class FusedConv2D extends FusedConvBase {
   /** @nocollapse A literal: it is written into saved model files. */
@@ -31,7 +36,7 @@ export class FusedConv2D extends FusedConvBase {
 
   constructor(args: FusedConv2DArgs) {
     const who = FusedConv2D.className;
-    super(who, args, OWN_KEYS, () => positiveInteger(who, 'filters', args.filters));
+    super(who, args, FUSED_OWN_KEYS.FusedConv2D, () => positiveIntegerArg(args.filters, 'filters', who));
     this.filters = args.filters;
   }
 
@@ -44,15 +49,19 @@ export class FusedConv2D extends FusedConvBase {
   }
 
   override getConfig(): serialization.ConfigDict {
-    return {
-      filters: this.filters, kernelSize: this.kernelSize, strides: this.strides,
-      padding: this.padding, dataFormat: 'channelsLast', dilationRate: this.dilationRate,
-      activation: this.activation, leakyreluAlpha: this.leakyreluAlpha, ...super.getConfig(),
-    };
+    return {filters: this.filters, ...this.convConfig()};
   }
 }
 
-/** Creates a {@link FusedConv2D}. */
+/**
+ * Creates a {@link FusedConv2D}.
+ *
+ * ```js
+ * const model = tf.sequential({layers: [
+ *   tfbni.fusedConv2d({inputShape: [4, 4, 1], filters: 2, kernelSize: 3, activation: 'relu'})]});
+ * model.predict(tf.ones([1, 4, 4, 1])).print();
+ * ```
+ */
 export function fusedConv2d(args: FusedConv2DArgs): FusedConv2D {
   return new FusedConv2D(args);
 }

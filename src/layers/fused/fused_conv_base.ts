@@ -73,6 +73,15 @@ export abstract class FusedConvBase extends layers.Layer {
   /** The tf.fused convolution. */
   protected abstract fusedConv: FusedConv;
 
+  /** The config keys both convolutions share, after each one's own first key. */
+  protected convConfig(): serialization.ConfigDict {
+    return {
+      kernelSize: this.kernelSize, strides: this.strides, padding: this.padding,
+      dataFormat: 'channelsLast', dilationRate: this.dilationRate,
+      activation: this.activation, leakyreluAlpha: this.leakyreluAlpha, ...super.getConfig(),
+    };
+  }
+
   override build(inputShape: Shape|Shape[]): void {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
     const channels = shape[3];

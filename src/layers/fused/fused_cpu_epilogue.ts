@@ -15,7 +15,13 @@ import {FusedActivationName} from './fused_common';
 
 let enabled = true;
 
-/** Turns the cpu single-pass bias + activation on or off (default on). */
+/**
+ * Turns the cpu single-pass bias + activation on or off (default on).
+ *
+ * ```js
+ * tfbni.setFusedCpuEpilogue(false);  // the fused layers use tf.fused.* only
+ * ```
+ */
 export function setFusedCpuEpilogue(on: boolean): void {
   enabled = on;
 }

@@ -8,7 +8,7 @@ import {initializers, LayerVariable, layers, Shape} from '@tensorflow/tfjs-layer
 
 import {fail} from '../../../kernels/shared/fail';
 import {cpuBiasActivation, useCpuEpilogue} from './fused_cpu_epilogue';
-import {argsFromConfig, baseArgs, checkActivation, checkKeys, FusedActivationName, FusedLayerArgs, positiveInteger} from './fused_common';
+import {FUSED_OWN_KEYS, argsFromConfig, baseArgs, checkActivation, checkKeys, FusedActivationName, FusedLayerArgs, positiveIntegerArg} from './fused_common';
 
 /** Arguments of {@link FusedDense}. */
 export interface FusedDenseArgs extends FusedLayerArgs {
@@ -17,6 +17,14 @@ export interface FusedDenseArgs extends FusedLayerArgs {
 }
 
 /**
+ * A dense layer whose bias and activation run inside the matrix product
+ * (tf.fused.matMul).
+ *
+ * ```js
+ * const dense = new tfbni.FusedDense({units: 3, activation: 'sigmoid'});
+ * dense.apply(tf.ones([2, 4])).print();
+ * ```
+ *
  * Weights, in order: `kernel` [inputs, units] and `bias` [units], as
  * tfjs-layers' Dense. Inputs of rank > 2 are multiplied along their last
  * axis, as Dense does.
@@ -34,9 +42,9 @@ export class FusedDense extends layers.Layer {
   constructor(args: FusedDenseArgs) {
     const who = FusedDense.className;
     if (args == null || typeof args !== 'object') fail(who, 'expects an arguments object.');
-    checkKeys(who, args, ['units']);
+    checkKeys(who, args, FUSED_OWN_KEYS.FusedDense);
     super(baseArgs(args));
-    this.units = positiveInteger(who, 'units', args.units);
+    this.units = positiveIntegerArg(args.units, 'units', who);
     ({activation: this.activation, leakyreluAlpha: this.leakyreluAlpha} = checkActivation(who, args));
     this.inputSpec = [{minNDim: 2}];
   }
@@ -87,7 +95,14 @@ export class FusedDense extends layers.Layer {
   }
 }
 
-/** Creates a {@link FusedDense}. */
+/**
+ * Creates a {@link FusedDense}.
+ *
+ * ```js
+ * const model = tf.sequential({layers: [tfbni.fusedDense({inputShape: [4], units: 3, activation: 'relu'})]});
+ * model.predict(tf.ones([2, 4])).print();
+ * ```
+ */
 export function fusedDense(args: FusedDenseArgs): FusedDense {
   return new FusedDense(args);
 }

@@ -5,7 +5,7 @@
  */
 import {depthwiseConv2d, fused, serialization} from '@tensorflow/tfjs-core';
 
-import {positiveInteger} from './fused_common';
+import {FUSED_OWN_KEYS, positiveIntegerArg} from './fused_common';
 import {FusedConvArgs, FusedConvBase} from './fused_conv_base';
 
 /** Arguments of {@link FusedDepthwiseConv2D}. */
@@ -14,9 +14,15 @@ export interface FusedDepthwiseConv2DArgs extends FusedConvArgs {
   depthMultiplier?: number;
 }
 
-const OWN_KEYS = ['kernelSize', 'depthMultiplier', 'strides', 'padding', 'dataFormat', 'dilationRate'];
-
 /**
+ * A channels-last depthwise convolution whose bias and activation run inside
+ * the kernel (tf.fused.depthwiseConv2d).
+ *
+ * ```js
+ * const dw = new tfbni.FusedDepthwiseConv2D({kernelSize: 3, padding: 'same', activation: 'relu'});
+ * dw.apply(tf.ones([1, 4, 4, 2])).print();
+ * ```
+ *
  * Weights, in order: `depthwise_kernel` [kh, kw, inChannels, depthMultiplier]
  * and `bias` [inChannels * depthMultiplier] (output channel c * multiplier +
  * m), as tfjs-layers' DepthwiseConv2D.
@@ -32,7 +38,7 @@ export class FusedDepthwiseConv2D extends FusedConvBase {
   constructor(args: FusedDepthwiseConv2DArgs) {
     const who = FusedDepthwiseConv2D.className;
     const multiplier = args?.depthMultiplier ?? 1;
-    super(who, args, OWN_KEYS, () => positiveInteger(who, 'depthMultiplier', multiplier));
+    super(who, args, FUSED_OWN_KEYS.FusedDepthwiseConv2D, () => positiveIntegerArg(multiplier, 'depthMultiplier', who));
     this.depthMultiplier = multiplier;
   }
 
@@ -45,15 +51,19 @@ export class FusedDepthwiseConv2D extends FusedConvBase {
   }
 
   override getConfig(): serialization.ConfigDict {
-    return {
-      kernelSize: this.kernelSize, depthMultiplier: this.depthMultiplier, strides: this.strides,
-      padding: this.padding, dataFormat: 'channelsLast', dilationRate: this.dilationRate,
-      activation: this.activation, leakyreluAlpha: this.leakyreluAlpha, ...super.getConfig(),
-    };
+    return {depthMultiplier: this.depthMultiplier, ...this.convConfig()};
   }
 }
 
-/** Creates a {@link FusedDepthwiseConv2D}. */
+/**
+ * Creates a {@link FusedDepthwiseConv2D}.
+ *
+ * ```js
+ * const model = tf.sequential({layers: [
+ *   tfbni.fusedDepthwiseConv2d({inputShape: [4, 4, 2], kernelSize: 3, activation: 'relu6'})]});
+ * model.predict(tf.ones([1, 4, 4, 2])).print();
+ * ```
+ */
 export function fusedDepthwiseConv2d(args: FusedDepthwiseConv2DArgs): FusedDepthwiseConv2D {
   return new FusedDepthwiseConv2D(args);
 }

@@ -8,7 +8,7 @@ import {FusedConv2D} from './fused_conv2d';
 import {FusedDense} from './fused_dense';
 import {FusedDepthwiseConv2D} from './fused_depthwise_conv2d';
 
-export const FUSED_LAYER_CLASSES = [FusedConv2D, FusedDepthwiseConv2D, FusedDense];
+const FUSED_LAYER_CLASSES = [FusedConv2D, FusedDepthwiseConv2D, FusedDense];
 
 export function registerFusedLayers(): void {
   const map = serialization.SerializationMap.getMap().classNameMap;

@@ -7,10 +7,10 @@
  */
 import {cast, engine, Tensor, tensor} from '@tensorflow/tfjs-core';
 
-import {checkDtype} from '../../kernels/shared/checks';
+import {checkDtypeOf} from '../../kernels/shared/checks';
 import {describeValue, gotEnd} from '../../kernels/shared/describe_value';
 import {fail} from '../../kernels/shared/fail';
-import {checkElementCount, flattenNested, isArrayLike, isBigIntArray} from './nested_array';
+import {checkElementCountOf, flattenNestedArray, isArrayLike, isBigIntArray} from './nested_array';
 
 /** What the converters accept, as the messages say it. */
 const ACCEPTED = 'a Tensor, a number, a (nested) array of numbers or a typed array';
@@ -32,7 +32,7 @@ function looksLikeTensor(value: unknown): value is {shape: unknown, dtype: unkno
 }
 
 /** Throws unless `t` is a live tensor of the current engine. */
-export function checkTensor(who: string, name: string, t: Tensor): void {
+function checkLiveTensor(t: Tensor, name: string, who: string): void {
   if (t.isDisposed) {
     fail(who, `${name} is a disposed tensor (shape [${t.shape}], dtype ${t.dtype}); keep it ` +
          `until the call returns (not disposed, nor made inside an ended tf.tidy).`);
@@ -47,9 +47,9 @@ export function checkTensor(who: string, name: string, t: Tensor): void {
 /**
  * The shape and values of a number, a (nested) array or a typed array
  * (1-D), checked: numbers only, rectangular, bounded size, no BigInt arrays.
- * Tensors are not read here (see toFloatTensor).
+ * Tensors are not read here (see convertToFloatTensor).
  */
-export function readNumbers(value: unknown, who: string, name: string):
+function readNumbers(value: unknown, name: string, who: string):
     {shape: number[], values: ArrayLike<number>} {
   if (typeof value === 'number') return {shape: [], values: [value]};
   if (isBigIntArray(value)) {
@@ -57,10 +57,10 @@ export function readNumbers(value: unknown, who: string, name: string):
          `does not take; convert it first, e.g. Float32Array.from(${name}, Number).`);
   }
   if (ArrayBuffer.isView(value) && isArrayLike(value)) {
-    checkElementCount(who, name, [value.length]);
+    checkElementCountOf([value.length], name, who);
     return {shape: [value.length], values: value as unknown as ArrayLike<number>};
   }
-  if (Array.isArray(value)) return flattenNested(value, who, name);
+  if (Array.isArray(value)) return flattenNestedArray(value, name, who);
   if (looksLikeTensor(value)) {
     fail(who, `${name} looks like a tensor (it has dataId, shape and dtype) but is not a ` +
          `tf.Tensor of this TensorFlow.js (a TensorInfo, or a tensor of another tfjs version); ` +
@@ -76,14 +76,14 @@ export function readNumbers(value: unknown, who: string, name: string):
  * (or tidy): tensors it makes belong to that scope, so a later failure leaves
  * nothing allocated.
  */
-export function toFloatTensor(value: unknown, who: string, name: string): Tensor {
+export function convertToFloatTensor(value: unknown, name: string, who: string): Tensor {
   if (value === null || value === undefined) fail(who, `${name} is required, but got ${value}.`);
   if (value instanceof Tensor) {
-    checkTensor(who, name, value);
-    checkDtype(who, name, value.dtype, ['float32', 'int32']);
+    checkLiveTensor(value, name, who);
+    checkDtypeOf(value.dtype, name, who, ['float32', 'int32']);
     return value.dtype === 'float32' ? value : cast(value, 'float32');
   }
-  const {shape, values} = readNumbers(value, who, name);
+  const {shape, values} = readNumbers(value, name, who);
   const data = values instanceof Float32Array ? values : Float32Array.from(values);
   return tensor(data, shape, 'float32');
 }

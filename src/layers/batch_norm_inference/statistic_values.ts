@@ -10,7 +10,7 @@ import {Tensor} from '@tensorflow/tfjs-core';
 
 import {describeValue} from '../../../kernels/shared/describe_value';
 import {fail} from '../../../kernels/shared/fail';
-import {flattenNested, isArrayLike} from '../../util/nested_array';
+import {flattenNestedArray, isArrayLike} from '../../util/nested_array';
 import {canReadValues, readValues} from '../../util/read_values';
 
 /** The four statistics in weight order, with their weight and property names. */
@@ -58,7 +58,7 @@ export function readChannelValues(value: unknown, property: Statistic, name?: st
     shape = [1];
     values = [source];
   } else if (isArrayLike(source)) {
-    ({shape, values} = flattenNested(source, layerWho(name), property));
+    ({shape, values} = flattenNestedArray(source, property, layerWho(name)));
   } else {
     return fail(layerWho(name), `${property} must be a number, a (nested) array of numbers, a typed array ` +
                 `or a tf.Tensor with one value per channel, but got ${describeValue(source)}.`);

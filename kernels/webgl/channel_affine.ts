@@ -14,6 +14,8 @@
  * an infinity. The webgl kernel marks such a channel unsafe and computes it in
  * its centred form, (x - mean) * scale + beta.
  */
+import {channelScales} from '../shared/channel_scale';
+
 export interface ChannelParams {
   scale: Float64Array;
   shift: Float64Array;
@@ -25,25 +27,8 @@ export function foldChannelParams(
     gamma: Numbers, beta: Numbers, mean: Numbers, variance: Numbers,
     epsilon: number): ChannelParams {
   const channels = gamma.length;
-  const scale = new Float64Array(channels);
+  const scale = channelScales(gamma, variance, epsilon);
   const shift = new Float64Array(channels);
-  for (let c = 0; c < channels; c++) {
-    const s = gamma[c] / Math.sqrt(variance[c] + epsilon);
-    scale[c] = s;
-    shift[c] = beta[c] - mean[c] * s;
-  }
+  for (let c = 0; c < channels; c++) shift[c] = beta[c] - mean[c] * scale[c];
   return {scale, shift};
-}
-
-/**
- * Splits a shape around the channel axis into outer x channels x inner, the
- * block layout every kernel iterates (no transpose needed for any axis).
- */
-export function channelBlocks(shape: number[], axis: number):
-    {outer: number, channels: number, inner: number} {
-  let outer = 1;
-  for (let i = 0; i < axis; i++) outer *= shape[i];
-  let inner = 1;
-  for (let i = axis + 1; i < shape.length; i++) inner *= shape[i];
-  return {outer, channels: shape[axis], inner};
 }

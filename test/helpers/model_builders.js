@@ -9,7 +9,7 @@
  */
 (function (root) {
   'use strict';
-  const stats = typeof module === 'object' && module.exports ? require('../tools/stats.js') : root.tfbniStats;
+  const stats = typeof module === 'object' && module.exports ? require('./stats.js') : root.tfbniStats;
 
   /** While set, convBn builds the convolution alone (see withoutBatchNorm). */
   let bare = false;

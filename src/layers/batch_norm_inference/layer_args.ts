@@ -3,84 +3,19 @@
  * both spellings (`TrainedMean` / `trainedMean`), per-channel values in any of
  * MATLAB's shapes (C, 1xC, Cx1, 1x1xC), typo suggestions for unknown names,
  * and the layer's error wording (`Error in BatchNormInference layer '<name>'`).
+ * The arguments' interface, BatchNormInferenceLayerArgs, is with the layer
+ * class (batch_norm_inference_layer.ts), as tfjs-layers keeps a layer's args
+ * and class together.
  */
-import {layers, LayerVariable} from '@tensorflow/tfjs-layers';
-import {Tensor, TensorLike} from '@tensorflow/tfjs-core';
-
+import {checkedEpsilon} from '../../../kernels/shared/checks';
 import {describeValue} from '../../../kernels/shared/describe_value';
 import {fail} from '../../../kernels/shared/fail';
-import {layerWho, ORDER, readChannelValues, Statistic} from './channel_values';
-import {BatchNormTrainingArgs, parseTrainingArgs, TRAINING_PROPERTIES, TrainingOptions} from './training_args';
-
-/**
- * The arguments every tfjs layer takes (`name`, `trainable`, `inputShape`,
- * `batchInputShape`, `batchSize`, `dtype`, `weights`, ...). tfjs-layers does
- * not export the interface from its entry point, so it is read off the Layer
- * constructor.
- */
-export type LayerArgs = NonNullable<ConstructorParameters<typeof layers.Layer>[0]>;
-
-/**
- * One value per channel: a number (one channel), a plain or nested array, a
- * typed array or a tf.Tensor (float32 or int32), in any of MATLAB's shapes
- * for per-channel properties: `C`, `1xC`, `Cx1` or `1x1xC` - any shape with C
- * elements and at most one dimension other than 1. A tfjs-layers
- * `LayerVariable` (e.g. `otherLayer.weights[2]`) is read as its tensor.
- */
-export type ChannelValues = Tensor|TensorLike|LayerVariable;
-
-/**
- * Arguments of {@link batchNormInferenceLayer}: MATLAB's batchNormalizationLayer
- * properties, each also accepted in camelCase (`TrainedMean` or
- * `trainedMean`, but not both), plus `axis` and the usual tfjs layer
- * arguments. `null` and `undefined` mean "not given".
- */
-export interface BatchNormInferenceLayerArgs extends LayerArgs, BatchNormTrainingArgs {
-  /**
-   * Trained mean per channel. Default: zeros (no centering). Stored as the
-   * non-trainable weight `moving_mean`.
-   */
-  TrainedMean?: ChannelValues|null;
-  trainedMean?: ChannelValues|null;
-  /**
-   * Trained variance per channel, >= 0. Default: ones (with the default
-   * Epsilon, almost no scaling). Stored as the non-trainable weight
-   * `moving_variance`.
-   */
-  TrainedVariance?: ChannelValues|null;
-  trainedVariance?: ChannelValues|null;
-  /**
-   * Added to the variance before the square root: a finite number > 0.
-   * Default 1e-5, as MATLAB (which also refuses values below 1e-5; this layer
-   * accepts any positive value, since converted Keras models use e.g. 1e-6).
-   */
-  Epsilon?: number|null;
-  epsilon?: number|null;
-  /** Scale factor gamma per channel. Default: ones. Weight `gamma`, trainable. */
-  Scale?: ChannelValues|null;
-  scale?: ChannelValues|null;
-  /** Offset beta per channel. Default: zeros. Weight `beta`, trainable. */
-  Offset?: ChannelValues|null;
-  offset?: ChannelValues|null;
-  /**
-   * Number of channels, a positive integer. Default (or `'auto'`, MATLAB's
-   * default): the length of the statistics given, else the input's size
-   * along `axis` when the layer is built.
-   */
-  NumChannels?: number|'auto'|null;
-  numChannels?: number|'auto'|null;
-  /** Layer name. Default (or `''`, MATLAB's default): a unique generated name. */
-  Name?: string|null;
-  /**
-   * The channel axis of the input. Default -1 (channels last, tfjs's NHWC).
-   * Use 1 for channels-first inputs. A one-element list (`[3]`), as older
-   * Keras converters write it, is accepted. Axis 0 (the batch axis) is not.
-   */
-  axis?: number|number[]|null;
-}
+import {layerWho, ORDER, readChannelValues, Statistic} from './statistic_values';
+import {parseTrainingArgs, TRAINING_PROPERTIES, TrainingOptions} from './training_args';
+import type {BatchNormInferenceLayerArgs, LayerArgs} from './batch_norm_inference_layer';
 
 /** MATLAB's property names and their camelCase spellings. */
-export const PROPERTIES = {
+const PROPERTIES = {
   TrainedMean: 'trainedMean',
   TrainedVariance: 'trainedVariance',
   Epsilon: 'epsilon',
@@ -101,13 +36,10 @@ const VALID_KEYS: string[] = [
   ...Object.keys(PROPERTIES), ...Object.values(PROPERTIES), ...OTHER_KEYS,
 ];
 
-export {checkWeightValues, layerWho, ORDER, shapeText, STATISTICS} from './channel_values';
-export type {Statistic} from './channel_values';
-
 /** MATLAB's default Epsilon. */
-export const DEFAULT_LAYER_EPSILON = 1e-5;
+const DEFAULT_LAYER_EPSILON = 1e-5;
 /** Channels last, as tfjs-layers' BatchNormalization. */
-export const DEFAULT_LAYER_AXIS = -1;
+const DEFAULT_LAYER_AXIS = -1;
 
 // ---------------------------------------------------------------------------
 // Unknown keys
@@ -210,10 +142,8 @@ export function parseArgs(args: BatchNormInferenceLayerArgs): ParsedArgs {
   const name = (nameValue as string | undefined) || undefined;
 
   const epsilonValue = read('Epsilon');
-  const epsilon = given(epsilonValue) ? epsilonValue : DEFAULT_LAYER_EPSILON;
-  if (typeof epsilon !== 'number' || !Number.isFinite(epsilon) || epsilon <= 0) {
-    fail(layerWho(name), `Epsilon must be a finite number > 0, but got ${describeValue(epsilon)}.`);
-  }
+  const epsilon =
+      checkedEpsilon(given(epsilonValue) ? epsilonValue : DEFAULT_LAYER_EPSILON, 'Epsilon', layerWho(name));
 
   const axis = given(record.axis) ? readAxis(record.axis, name) : DEFAULT_LAYER_AXIS;
 
