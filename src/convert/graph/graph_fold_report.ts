@@ -22,7 +22,17 @@ export interface GraphFoldReport {
   weightBytesAfter: number;
 }
 
-/** The report as a few lines of text. */
+/**
+ * The report of {@link foldGraphModelArtifacts} as a few lines of text: what
+ * was folded into which node (and in which direction), the activations fused,
+ * what was left and why, and the weight bytes before and after.
+ *
+ * ```js
+ * const artifacts = await tfbni.fileSystem('web_model/model.json').load();
+ * const {report} = tfbni.foldGraphModelArtifacts(artifacts);
+ * console.log(tfbni.formatGraphFoldReport(report));
+ * ```
+ */
 export function formatGraphFoldReport(report: GraphFoldReport): string {
   return [
     `graph nodes: ${report.nodesBefore} -> ${report.nodesAfter}`,
