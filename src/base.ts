@@ -26,4 +26,4 @@ export type {FusedConv2DArgs} from './layers/fused/fused_conv2d';
 export type {FusedDepthwiseConv2DArgs} from './layers/fused/fused_depthwise_conv2d';
 export type {FusedDenseArgs} from './layers/fused/fused_dense';
 export {registerFusedLayers} from './layers/fused/fused_register';
-export {setFusedCpuEpilogue} from './layers/fused/fused_cpu_epilogue';
+export {biasActivation, FUSED_CPU_EPILOGUE_FLAG} from './ops/bias_activation';

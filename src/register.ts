@@ -9,12 +9,16 @@ import {batchNormInferenceConfig as cpuConfig} from '../kernels/cpu/BatchNormInf
 import {batchNormInferenceConfig as webglConfig} from '../kernels/webgl/BatchNormInference';
 import {batchNormInferenceConfig as wasmConfig} from '../kernels/wasm/BatchNormInference';
 import {batchNormInferenceConfig as webgpuConfig} from '../kernels/webgpu/BatchNormInference';
+import {biasActivationConfig as cpuBiasActivationConfig} from '../kernels/cpu/BiasActivation';
+import {registerFusedCpuEpilogueFlag} from './ops/bias_activation';
 import {batchNormInferenceGradConfig} from './ops/batch_norm_inference_grad';
+import {biasActivationGradConfig} from './ops/bias_activation_grad';
 import {registerBatchNormInferenceLayer} from './layers/batch_norm_inference/batch_norm_inference_layer';
 import {registerFusedLayers} from './layers/fused/fused_register';
 
 /** The kernel configs this package provides, one per backend. */
-export const kernelConfigs: KernelConfig[] = [cpuConfig, webglConfig, wasmConfig, webgpuConfig];
+export const kernelConfigs: KernelConfig[] =
+    [cpuConfig, webglConfig, wasmConfig, webgpuConfig, cpuBiasActivationConfig];
 
 function registerKernelOnce(config: KernelConfig) {
   if (getKernel(config.kernelName, config.backendName) == null) {
@@ -37,6 +41,8 @@ function registerGradientOnce(config: GradConfig) {
 export function registerBatchNormInference(): void {
   for (const config of kernelConfigs) registerKernelOnce(config);
   registerGradientOnce(batchNormInferenceGradConfig);
+  registerGradientOnce(biasActivationGradConfig);
   registerBatchNormInferenceLayer();
   registerFusedLayers();
+  registerFusedCpuEpilogueFlag();
 }

@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {batchNormInferenceLayer, foldBatchNormalization, FoldOptions, formatFoldReport, replaceBatchNormalization, setFusedCpuEpilogue} from '../src';
+import {batchNormInferenceLayer, foldBatchNormalization, FoldOptions, formatFoldReport, replaceBatchNormalization} from '../src';
 import {quantizeToUint8} from './helpers/converted_files';
 import {fileSystemIO, makeTempDir, removeDir} from './helpers/fs_io';
 import {errorOf} from './helpers/layer_reference';
@@ -483,14 +483,14 @@ describe('foldBatchNormalization: the bench models', () => {
     expect(report.left).toEqual([]);
     expect(new Set(classNames(folded))).toEqual(
         new Set(['InputLayer', 'FusedConv2D', 'FusedDepthwiseConv2D', 'Add', 'GlobalAveragePooling2D', 'Dense']));
-    setFusedCpuEpilogue(false);
+    tf.env().set('TFBNI_FUSED_CPU_EPILOGUE', false);
     try {
       const x = inputFor(m);
       const [a, b] = [m.predict(x) as tf.Tensor, folded.predict(x) as tf.Tensor];
       expectClose(b, a);
       tf.dispose([x, a, b]);
     } finally {
-      setFusedCpuEpilogue(true);
+      tf.env().set('TFBNI_FUSED_CPU_EPILOGUE', true);
     }
     folded.dispose();
     m.dispose();
