@@ -47,15 +47,15 @@ export function registerFusedCpuEpilogueFlag(): void {
 
 /**
  * The activations each backend's tf.fused.conv2d / depthwiseConv2d / matMul
- * apply without turning a NaN into a number (tfjs 4.22; probed in
- * test/fold_nan.test.ts for cpu and wasm, test/webgl_layer.test.ts and
- * test/webgpu_models.test.ts for the GPUs):
+ * apply without turning a NaN into a number (tfjs 4.22; checked by
+ * test/fold_nan.test.ts on cpu and wasm, test/fold_nan_browser.test.ts on
+ * webgl and webgpu, which fail when tfjs changes under an entry):
  * - wasm: relu and relu6 give 0 for NaN (XNNPACK's clamps);
  * - webgl: elu gives +Inf, sigmoid 0;
  * - webgpu: relu6 and sigmoid give 0, elu +Inf.
  * A backend not listed fuses only the bias ('linear').
  */
-const FUSED_KEEPS_NAN: Record<string, readonly FusedActivationName[]> = {
+export const FUSED_KEEPS_NAN: Record<string, readonly FusedActivationName[]> = {
   cpu: FUSED_ACTIVATIONS,
   wasm: ['linear', 'elu', 'leakyrelu', 'sigmoid'],
   webgl: ['linear', 'relu', 'relu6', 'leakyrelu'],
