@@ -309,6 +309,58 @@ describe('foldBatchNormalization: nested models and wrappers', () => {
   });
 });
 
+describe('#18: a layer shared between a nested model and the outer graph is never changed', () => {
+  /**
+   * `inner = sequential([conv, batchNormalization()])`, `add([inner.apply(x),
+   * conv.apply(x)])`: the conv's outer use is not normalized, so folding the
+   * batch norm into it would change that use (the audit measured 0.42-0.93).
+   * The model outputs each use of the conv, so each is checked.
+   */
+  function sharedConvModel(): tf.LayersModel {
+    const conv = tf.layers.conv2d({name: 'conv', filters: 3, kernelSize: 1, inputShape: [4, 4, 2]});
+    const inner = tf.sequential({name: 'inner', layers: [conv, tf.layers.batchNormalization({name: 'bn'})]});
+    const x = tf.input({shape: [4, 4, 2], name: 'x'});
+    const normalized = apply(inner, x);
+    const plain = apply(conv, x);
+    const sum = tf.layers.add({name: 'sum'}).apply([normalized, plain]) as tf.SymbolicTensor;
+    return randomizeWeights(tf, tf.model({inputs: x, outputs: [normalized, plain, sum]}), 5);
+  }
+
+  for (const stockLayersOnly of [false, true]) {
+    it(`fold${stockLayersOnly ? ' (stockLayersOnly)' : ''}: each use of the conv predicts what the original does`, () => {
+      const m = sharedConvModel();
+      const before = tf.memory().numTensors;
+      const {model: folded, report} = foldBatchNormalization(m, {stockLayersOnly});
+      expect(report.folded).toEqual([]);
+      expect(report.left).toEqual([{
+        name: 'inner/bn', className: stockLayersOnly ? 'BatchNormalization' : 'BatchNormInference',
+        reason: 'Conv2D conv is shared (applied 2 times, also outside this nested model)',
+      }]);
+      const x = inputFor(m);
+      const expected = m.predict(x) as tf.Tensor[];
+      const actual = folded.predict(x) as tf.Tensor[];
+      expect(actual.length).toBe(3);
+      for (let i = 0; i < 3; i++) expectClose(actual[i], expected[i]);
+      tf.dispose([x, ...expected, ...actual]);
+      expect(tf.memory().numTensors).toBe(before + folded.weights.length);
+      folded.dispose();
+      m.dispose();
+    });
+  }
+
+  it('replace: each use of the conv predicts what the original does', () => {
+    const m = sharedConvModel();
+    const replaced = replaceBatchNormalization(m);
+    const x = inputFor(m);
+    const expected = m.predict(x) as tf.Tensor[];
+    const actual = replaced.predict(x) as tf.Tensor[];
+    for (let i = 0; i < 3; i++) expectClose(actual[i], expected[i]);
+    tf.dispose([x, ...expected, ...actual]);
+    replaced.dispose();
+    m.dispose();
+  });
+});
+
 describe('foldBatchNormalization: what must not fold', () => {
   /** Folds; expects no fold, the BN as BatchNormInference (or unchanged with stockLayersOnly), and `reason`. */
   function expectLeft(m: tf.LayersModel, name: string, reason: string) {

@@ -178,6 +178,14 @@ class Scope {
     const pName = nameOf(p);
     const pApplied = this.applications(p);
     if (pApplied !== 1) return `${pLeaf.className} ${pName} is shared (applied ${pApplied} times)`;
+    // The config of one scope sees only its own uses: a layer of a nested model
+    // can also be applied in the outer graph (or another model), where folding
+    // would change what it computes. The layer object counts every use.
+    const uses = this.layerObject(p).inboundNodes.length;
+    if (uses > 1) {
+      return `${pLeaf.className} ${pName} is shared (applied ${uses} times, also outside this ` +
+             `${this.prefix === '' ? '' : 'nested '}model)`;
+    }
     const others = this.consumers(this.index(pName)).filter((c) => c !== nameOf(bn));
     if (others.length > 0) return `${pLeaf.className} ${pName}'s output also feeds ${others.join(', ')}`;
     const activation = pLeaf.config.activation ?? 'linear';
