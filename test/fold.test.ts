@@ -361,6 +361,51 @@ describe('#18: a layer shared between a nested model and the outer graph is neve
   });
 });
 
+describe('#18: SeparableConv2D with depthMultiplier 2 survives fold and replace, and what they write loads', () => {
+  /** Saves to memory and loads back (what a file round trip does, minus the disk). */
+  async function roundTrip(m: tf.LayersModel): Promise<tf.LayersModel> {
+    let saved: tf.io.ModelArtifacts|undefined;
+    await m.save(tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return {modelArtifactsInfo: {dateSaved: new Date(), modelTopologyType: 'JSON'}};
+    }));
+    return tf.loadLayersModel(tf.io.fromMemory(saved!));
+  }
+
+  /** A Sequential (separable -> bn -> relu) nested in a functional model, then separable -> relu -> bn. */
+  function separableModel(): tf.LayersModel {
+    const inner = tf.sequential({name: 'inner', layers: [
+      tf.layers.separableConv2d({name: 'sep', filters: 4, kernelSize: 3, depthMultiplier: 2, inputShape: [6, 6, 3]}),
+      tf.layers.batchNormalization({name: 'bn'}),
+      tf.layers.reLU({name: 'relu'}),
+    ]});
+    // bn2 follows a ReLU, so it is not folded: fold's replace step runs too.
+    return model([6, 6, 3], (x) => apply(tf.layers.batchNormalization({name: 'bn2'}), apply(tf.layers.reLU(),
+        apply(tf.layers.separableConv2d({name: 'sep2', filters: 2, kernelSize: 1, depthMultiplier: 3}),
+              apply(inner, x)))), 6);
+  }
+
+  const tools: Array<[string, (m: tf.LayersModel) => tf.LayersModel]> = [
+    ['foldBatchNormalization', (m) => foldBatchNormalization(m).model],
+    ['foldBatchNormalization (stockLayersOnly)', (m) => foldBatchNormalization(m, {stockLayersOnly: true}).model],
+    ['replaceBatchNormalization', (m) => replaceBatchNormalization(m)],
+  ];
+  it.each(tools)('%s: predicts what the original does, writes depthMultiplier, and the saved model loads',
+      async (_, tool) => {
+    const m = separableModel();
+    const out = tool(m);
+    const written = JSON.stringify(out.toJSON(null, false));
+    expect(written.match(/"depth_multiplier":\d/g)).toEqual(['"depth_multiplier":2', '"depth_multiplier":3']);
+    const loaded = await roundTrip(out);
+    const x = inputFor(m);
+    const [a, b, c] = [m, out, loaded].map((k) => k.predict(x) as tf.Tensor);
+    expectClose(b, a);
+    expectClose(c, a);
+    tf.dispose([x, a, b, c]);
+    for (const k of [loaded, out, m]) k.dispose();
+  });
+});
+
 describe('foldBatchNormalization: what must not fold', () => {
   /** Folds; expects no fold, the BN as BatchNormInference (or unchanged with stockLayersOnly), and `reason`. */
   function expectLeft(m: tf.LayersModel, name: string, reason: string) {

@@ -76,20 +76,6 @@ function refsOf(entry: Entry): Ref[] {
   return (entry.inboundNodes ?? []).flat() as Ref[];
 }
 
-/**
- * tfjs-layers (4.22) leaves depthMultiplier out of SeparableConv2D's config,
- * so a model rebuilt from it would get multiplier 1 and fail to take the
- * weights; it is put back from the layer.
- */
-function restoreDepthMultiplier(entry: Entry, model: LayersModel): void {
-  const l = leaf(entry);
-  if (l.className !== 'SeparableConv2D' || l.config.depthMultiplier != null) return;
-  let layer: Layer = model.getLayer(nameOf(entry));
-  if (l.wrapped) layer = (layer as unknown as {layer: Layer}).layer;
-  const multiplier = (layer as unknown as {depthMultiplier?: number}).depthMultiplier;
-  if (multiplier !== undefined) l.config.depthMultiplier = multiplier;
-}
-
 /** One container: a Sequential's or a functional model's layer list. */
 class Scope {
   private readonly entries: Entry[];
@@ -140,7 +126,6 @@ class Scope {
 
   run(): void {
     for (const entry of this.entries) {
-      restoreDepthMultiplier(entry, this.model);
       if (isContainerConfig(entry.config)) {
         new Scope(entry.config, this.layerObject(entry) as LayersModel, `${this.prefix}${nameOf(entry)}/`,
                   this.stockLayersOnly, this.plan).run();

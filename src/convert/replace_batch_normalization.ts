@@ -11,6 +11,7 @@ import {checkEpsilon} from '../../kernels/shared/checks';
 import {describeValue, gotEnd} from '../../kernels/shared/describe_value';
 import {fail} from '../../kernels/shared/fail';
 import {requireSyncReads, withPrefetchedValues} from '../util/read_values';
+import {keepDepthMultipliers, restoreDepthMultipliers} from './depth_multiplier';
 import {cloneConfig, isContainer, isPlainObject, rebuilderFor, shortName} from './model_walk';
 
 type Layer = layers.Layer;
@@ -193,6 +194,7 @@ export function replaceBatchNormalization(model: LayersModel): LayersModel {
   requireSyncReads(OP);
   const rebuild = rebuilderFor(OP, model);
   const config = cloneConfig(model.getConfig());
+  restoreDepthMultipliers(config, model);
   rewriteConfig(config);
   // fastWeightInit: skip the initializers, every weight is copied below.
   const copy = rebuild(config);
@@ -202,6 +204,7 @@ export function replaceBatchNormalization(model: LayersModel): LayersModel {
     copy.dispose();
     throw e;
   }
+  keepDepthMultipliers(copy);
   return copy;
 }
 
