@@ -14,7 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {batchNormInferenceLayer, foldBatchNormalization, FoldOptions, formatFoldReport, replaceBatchNormalization} from '../src';
+import {batchNormInferenceLayer, foldBatchNormalization, foldBatchNormalizationAsync, FoldOptions, formatFoldReport, replaceBatchNormalization} from '../src';
 import {quantizeToUint8} from './helpers/converted_files';
 import {fileSystemIO, makeTempDir, removeDir} from './helpers/fs_io';
 import {errorOf} from './helpers/layer_reference';
@@ -552,6 +552,27 @@ describe('foldBatchNormalization: errors', () => {
     expect(errorOf(() => foldBatchNormalization(3 as unknown as tf.LayersModel))).toBe(
         'Error in foldBatchNormalization: model must be a tf.LayersModel (from tf.model(), tf.sequential() ' +
         'or tf.loadLayersModel()), but got 3.');
+  });
+
+  it('#18: when its replace step throws, fold frees everything it made (sync and async)', async () => {
+    // conv -> bn folds; the batch norm on the model input is left, and its NaN
+    // variance makes the replace step refuse it.
+    const build = () => {
+      const m = model([4], (x) => apply(bn(), apply(tf.layers.dense({name: 'conv', units: 2}),
+          apply(tf.layers.batchNormalization({name: 'first'}), x))));
+      const first = m.getLayer('first');
+      first.setWeights(tf.tidy(() => [tf.ones([4]), tf.zeros([4]), tf.zeros([4]), tf.tensor1d([1, NaN, 1, 1])]));
+      return m;
+    };
+    const m = build();
+    const message = `Error in BatchNormInference layer 'first': TrainedVariance (weight moving_variance) ` +
+        `must be finite, but element 1 is NaN.`;
+    const before = tf.memory().numTensors;
+    expect(() => foldBatchNormalization(m)).toThrow(message);
+    expect(tf.memory().numTensors).toBe(before);
+    await expect(foldBatchNormalizationAsync(m)).rejects.toThrow(message);
+    expect(tf.memory().numTensors).toBe(before);
+    m.dispose();
   });
 
   it('bad options', async () => {

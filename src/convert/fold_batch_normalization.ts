@@ -177,8 +177,12 @@ export function foldBatchNormalization(model: LayersModel, options?: FoldOptions
   }
   const stockLeft = plan.left.filter((l) => /BatchNormalization/.test(l.className));
   if (!stockLayersOnly && stockLeft.length > 0) {
-    const replaced = replaceBatchNormalization(copy);
-    disposeModel(copy);
+    let replaced: LayersModel;
+    try {
+      replaced = replaceBatchNormalization(copy);
+    } finally {
+      disposeModel(copy);  // the replaced copy holds weights of its own; on a throw, nothing is left
+    }
     copy = replaced;
   }
   keepDepthMultipliers(copy);
