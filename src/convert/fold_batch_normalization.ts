@@ -13,7 +13,7 @@ import {keepDepthMultipliers, restoreDepthMultipliers} from './depth_multiplier'
 import {Fold, planFolds} from './fold_plan';
 import {FoldReport} from './fold_report';
 import {foldedWeights} from './fold_weights';
-import {cloneConfig, isContainer, isPlainObject, rebuilderFor, shortName} from './model_walk';
+import {cloneConfig, copyWeightValues, isContainer, isPlainObject, rebuilderFor, shortName} from './model_walk';
 import {replaceBatchNormalization} from './replace_batch_normalization';
 
 type Layer = layers.Layer;
@@ -104,7 +104,7 @@ function copyState(from: Layer, to: Layer, folds: Map<Layer, Fold>): void {
       if (source !== undefined) copyState(source, inner, folds);
     }
   } else if (from.weights.length > 0) {
-    to.setWeights(from.getWeights());
+    copyWeightValues(to, from.getWeights());
   }
 }
 

@@ -3,8 +3,8 @@
  * model: rebuilding it from a config, telling containers (models nested as layers) from layers, copying
  * configs, and naming weights.
  */
-import {serialization} from '@tensorflow/tfjs-core';
-import {LayersModel, LayerVariable} from '@tensorflow/tfjs-layers';
+import {serialization, Tensor} from '@tensorflow/tfjs-core';
+import {LayersModel, layers, LayerVariable} from '@tensorflow/tfjs-layers';
 
 import {fail} from '../../kernels/shared/fail';
 
@@ -56,4 +56,16 @@ export function rebuilderFor(who: string, model: LayersModel):
      customObjects: serialization.ConfigDict, fastWeightInit: boolean) => LayersModel,
   ];
   return (config) => fromConfig(cls, config, {}, true);
+}
+
+/**
+ * Copies weight values from one model into its copy as loading a file does:
+ * through tfjs-layers' own Layer.setWeights (shapes checked), not a layer's
+ * override. The BatchNormInference layer checks values handed to
+ * `layer.setWeights` (finite, variance >= 0) but takes what a model holds,
+ * NaN and negative variances included, so that the copy computes what the
+ * original does (see the policy in statistic_weights.ts).
+ */
+export function copyWeightValues(to: layers.Layer, values: Tensor[]): void {
+  layers.Layer.prototype.setWeights.call(to, values);
 }

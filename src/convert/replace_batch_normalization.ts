@@ -12,7 +12,7 @@ import {describeValue, gotEnd} from '../../kernels/shared/describe_value';
 import {fail} from '../../kernels/shared/fail';
 import {requireSyncReads, withPrefetchedValues} from '../util/read_values';
 import {keepDepthMultipliers, restoreDepthMultipliers} from './depth_multiplier';
-import {cloneConfig, isContainer, isPlainObject, rebuilderFor, shortName} from './model_walk';
+import {cloneConfig, copyWeightValues, isContainer, isPlainObject, rebuilderFor, shortName} from './model_walk';
 
 type Layer = layers.Layer;
 type Config = serialization.ConfigDict;
@@ -111,8 +111,8 @@ function copyBatchNormWeights(from: Layer, to: BatchNormInferenceLayer): void {
     return t;
   };
   try {
-    to.setWeights([orFill(byName.get('gamma'), 1), orFill(byName.get('beta'), 0),
-                   mean.read(), variance.read()]);
+    copyWeightValues(to, [orFill(byName.get('gamma'), 1), orFill(byName.get('beta'), 0),
+                          mean.read(), variance.read()]);
   } finally {
     made.forEach((t) => t.dispose());
   }
@@ -144,7 +144,7 @@ function copyState(from: Layer, to: Layer): void {
     return;
   }
   // A layer that was never built has no weights, and neither has its copy.
-  if (from.weights.length > 0) to.setWeights(from.getWeights());
+  if (from.weights.length > 0) copyWeightValues(to, from.getWeights());
 }
 
 function checkModel(model: unknown): asserts model is LayersModel {
