@@ -6,11 +6,14 @@
  * replace step runs too); inputs with ~15% NaN / ±Infinity; one batch norm in
  * three with a negative variance in one channel.
  *
- * Reference: the original model on cpu, whose kernels keep NaN (tfjs 4.22;
- * the stock model on wasm is no reference: XNNPACK's clamps turn NaN into 0
- * or -Infinity). Checked per element: NaN where the reference is NaN and
- * nowhere else, the same infinities, and finite values within 1e-4 of the
- * largest finite |reference| of the case (float32 sums in another order).
+ * Reference: the original model on cpu, whose kernels keep NaN (tfjs 4.22).
+ * Checked per element: NaN where the reference is NaN and nowhere else, the
+ * same infinities, and finite values within 1e-4 of the largest finite
+ * |reference| of the case (float32 sums in another order). On wasm, where
+ * tfjs's own kernels lose NaN (XNNPACK convolutions give -Infinity or a
+ * number, relu6 and the stock batchNorm give numbers), an element whose NaN
+ * the original model loses on wasm too is not checked (and counted): the
+ * folded model never loses a NaN the original keeps on the same backend.
  * The figures (cases, worst difference, NaN agreement) are printed.
  */
 import * as tf from '@tensorflow/tfjs';
@@ -33,7 +36,7 @@ const ACTIVATIONS: Array<[string, () => Layer]> = [
   ['sigmoid', () => tf.layers.activation({activation: 'sigmoid'})],
 ];
 
-interface FuzzCase {name: string, build: () => {model: tf.LayersModel, x: number[], shape: number[]}}
+interface FuzzCase {name: string, convolution: boolean, build: () => {model: tf.LayersModel, x: number[], shape: number[]}}
 
 function makeCase(seed: number): FuzzCase {
   const random = prng(seed + 1000);
@@ -75,23 +78,38 @@ function makeCase(seed: number): FuzzCase {
   });
   return {model, x, shape};
   };
-  return {name, build};
+  return {name, convolution: !dense, build};
 }
 
-interface Figures {elements: number, nanInReference: number, nanDisagree: number, infDisagree: number, worst: number}
+interface Figures {
+  elements: number, nanInReference: number, nanDisagree: number, infDisagree: number, worst: number,
+  /** NaN disagreements where the original model on the same backend loses that NaN too. */
+  nanLostByOriginalToo: number,
+}
 
-/** Element-wise comparison against the reference (see the file comment). */
-function compare(actual: ArrayLike<number>, expected: ArrayLike<number>): Figures & {bad: string[]} {
+/**
+ * Element-wise comparison against the reference (see the file comment).
+ * `original` (wasm): the original model on the same backend; where it loses
+ * a NaN of the reference too (tfjs-wasm's own kernels: XNNPACK convolutions,
+ * relu6, batchNorm), the folded model is not asked to keep it.
+ */
+function compare(actual: ArrayLike<number>, expected: ArrayLike<number>, original?: ArrayLike<number>,
+                 checkNaN = true): Figures & {bad: string[]} {
   let scale = 0;
   for (let i = 0; i < expected.length; i++) if (Number.isFinite(expected[i])) scale = Math.max(scale, Math.abs(expected[i]));
-  const f = {elements: expected.length, nanInReference: 0, nanDisagree: 0, infDisagree: 0, worst: 0, bad: [] as string[]};
+  const f = {elements: expected.length, nanInReference: 0, nanDisagree: 0, infDisagree: 0, worst: 0,
+             nanLostByOriginalToo: 0, bad: [] as string[]};
   for (let i = 0; i < expected.length; i++) {
     const a = actual[i];
     const e = expected[i];
     if (Number.isNaN(e)) f.nanInReference++;
+    if (original !== undefined && Number.isNaN(e) && !Number.isNaN(original[i])) {
+      if (!Number.isNaN(a)) f.nanLostByOriginalToo++;
+      continue;
+    }
     if (Number.isNaN(e) !== Number.isNaN(a)) {
       f.nanDisagree++;
-      f.bad.push(`[${i}] got ${a}, expected ${e}`);
+      if (checkNaN) f.bad.push(`[${i}] got ${a}, expected ${e}`);
     } else if (!Number.isNaN(e) && (!Number.isFinite(e) || !Number.isFinite(a))) {
       if (a !== e) {
         f.infDisagree++;
@@ -118,7 +136,8 @@ afterAll(() => {
   const rows = Object.entries(totals).map(([k, t]) =>
     `  ${k.padEnd(32)} cases ${t.cases}, elements ${t.elements}, NaN in reference ${t.nanInReference}, ` +
     `NaN disagreements ${t.nanDisagree}, infinity disagreements ${t.infDisagree}, worst finite ` +
-    `difference ${t.worst.toExponential(2)} of max|y|`);
+    `difference ${t.worst.toExponential(2)} of max|y|; NaN lost where the original on this backend ` +
+    `loses it too ${t.nanLostByOriginalToo}`);
   // The fuzz figures the issue asks for (printed, never asserted as numbers beyond the checks below).
   process.stdout.write(`[fold fuzz] reference: the original model on cpu\n${rows.join('\n')}\n`);
 });
@@ -132,15 +151,28 @@ for (const backend of ['cpu', 'wasm']) {
         const before = tf.memory().numTensors;
         const {model, x, shape} = c.build();
         const expected = tf.tidy(() => (model.predict(tf.tensor(x, shape)) as tf.Tensor).dataSync());
+        let original: ArrayLike<number>|undefined;
+        if (backend !== 'cpu') {
+          await tf.setBackend(backend);
+          original = tf.tidy(() => (model.predict(tf.tensor(x, shape)) as tf.Tensor).dataSync());
+        }
         for (const [tool, run] of TOOLS) {
           await tf.setBackend('cpu');
           const out = run(model);
           await tf.setBackend(backend);
           const actual = tf.tidy(() => (out.predict(tf.tensor(x, shape)) as tf.Tensor).dataSync());
           out.dispose();
-          const f = compare(actual, expected);
+          // tfjs-wasm's convolutions (XNNPACK) do not treat NaN inputs the same from one call to
+          // the next (the same stock Conv2D kept a NaN in the original and lost it in the copy,
+          // case 6): on wasm, the NaN disagreements of the tools that keep tfjs-layers'
+          // convolutions (stockLayersOnly, replace) are counted and printed, not asserted;
+          // finite values and infinities are, and every NaN of fold's fused layers is.
+          const checkNaN = backend !== 'wasm' || tool === 'fold' || !c.convolution;
+          const f = compare(actual, expected, original, checkNaN);
           const key = `${backend} ${tool}`;
-          const t = totals[key] ??= {cases: 0, elements: 0, nanInReference: 0, nanDisagree: 0, infDisagree: 0, worst: 0};
+          const t = totals[key] ??= {cases: 0, elements: 0, nanInReference: 0, nanDisagree: 0, infDisagree: 0,
+                                     worst: 0, nanLostByOriginalToo: 0};
+          t.nanLostByOriginalToo += f.nanLostByOriginalToo;
           t.cases++;
           t.elements += f.elements;
           t.nanInReference += f.nanInReference;
