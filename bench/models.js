@@ -145,7 +145,7 @@
       // fast ones so that a sample lasts about SAMPLE_MS (timer and GC noise).
       let calls = 1;
       const run = async (variant) => {
-        tfbni.setFusedCpuEpilogue(variant !== 'fold (tf.fused)');
+        tf.env().set('TFBNI_FUSED_CPU_EPILOGUE', variant !== 'fold (tf.fused)');
         const start = now();
         for (let c = 0; c < calls; c++) {
           const y = models[variant].predict(x);
@@ -153,7 +153,7 @@
           y.dispose();
         }
         const ms = (now() - start) / calls;
-        tfbni.setFusedCpuEpilogue(true);
+        tf.env().set('TFBNI_FUSED_CPU_EPILOGUE', true);
         return ms;
       };
       // The outputs must agree before their speed means anything.
@@ -164,7 +164,7 @@
       const maxDiff = {};
       const unavailable = {};
       for (const v of all.slice(1).filter((v) => v !== BOUND)) {
-        tfbni.setFusedCpuEpilogue(v !== 'fold (tf.fused)');
+        tf.env().set('TFBNI_FUSED_CPU_EPILOGUE', v !== 'fold (tf.fused)');
         try {
           const diff = tf.tidy(() => tf.max(tf.abs(tf.sub(models[v].predict(x), reference))));
           maxDiff[v] = (await diff.data())[0] / scale;
@@ -172,7 +172,7 @@
         } catch (e) {  // e.g. no BatchNormInference kernel for this backend in this build
           unavailable[v] = String(e.message || e).split('\n')[0];
         } finally {
-          tfbni.setFusedCpuEpilogue(true);
+          tf.env().set('TFBNI_FUSED_CPU_EPILOGUE', true);
         }
       }
       const variants = all.filter((v) => !(v in unavailable));

@@ -27,11 +27,19 @@ export const WEBGPU_VEC4_FLAG = 'TFBNI_WEBGPU_VEC4';
  */
 export const GRAPH_FUSED_BATCH_NORM_FLAG = 'TFBNI_GRAPH_FUSED_BATCH_NORM';
 
+/**
+ * The fused layers on cpu: true runs the plain convolution or product, then
+ * the BiasActivation kernel (bias and activation in one pass, NaN kept);
+ * false runs tf.fused.* as on the other backends.
+ */
+export const FUSED_CPU_EPILOGUE_FLAG = 'TFBNI_FUSED_CPU_EPILOGUE';
+
 /** Each flag with its default. */
 export const FLAGS: Readonly<Record<string, boolean>> = {
   [CPU_WASM_FLAG]: true,
   [WEBGPU_VEC4_FLAG]: true,
   [GRAPH_FUSED_BATCH_NORM_FLAG]: true,
+  [FUSED_CPU_EPILOGUE_FLAG]: true,
 };
 
 /** What to run when a flag is set (tfjs's setHook), for flags that act on set. */

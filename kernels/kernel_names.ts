@@ -35,3 +35,27 @@ export interface BatchNormInferenceAttrs extends NamedAttrMap {
 export type BatchNormInferenceTensors = {
   [K in typeof BATCH_NORM_INFERENCE_INPUT_NAMES[number]]: TensorInfo
 };
+
+/**
+ * The fused layers' bias add and activation as one pass (a kernel on cpu; the
+ * `biasActivation` op runs tf ops on other backends): `activation(x + bias)`
+ * with `bias` along the last axis of x. Its gradient: src/ops/bias_activation_grad.ts.
+ */
+export const BiasActivation = 'TfbniBiasActivation';
+
+/** `x` of rank >= 1, float32; `bias` rank 1 with x's last dimension. */
+export type BiasActivationInputs = Pick<NamedTensorInfoMap, 'x'|'bias'>;
+
+/**
+ * The activations tf.fused.conv2d / depthwiseConv2d / matMul run inside the
+ * kernel ('prelu' needs a weight tensor and is not offered), which the fused
+ * layers and BiasActivation accept.
+ */
+export const FUSED_ACTIVATIONS = ['linear', 'relu', 'relu6', 'elu', 'leakyrelu', 'sigmoid'] as const;
+export type FusedActivationName = typeof FUSED_ACTIVATIONS[number];
+
+export interface BiasActivationAttrs extends NamedAttrMap {
+  activation: FusedActivationName;
+  /** The slope of 'leakyrelu' for negative inputs (ignored by the others). */
+  leakyreluAlpha: number;
+}

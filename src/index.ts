@@ -28,9 +28,6 @@ export type {FusedActivationName, FusedLayerArgs} from './layers/fused/fused_com
 export type {FusedConv2DArgs} from './layers/fused/fused_conv2d';
 export type {FusedDepthwiseConv2DArgs} from './layers/fused/fused_depthwise_conv2d';
 export type {FusedDenseArgs} from './layers/fused/fused_dense';
-// The numerics change replaces this module-level setter with a flag
-// (kernels/flags.ts); the export goes with it.
-export {setFusedCpuEpilogue} from './layers/fused/fused_cpu_epilogue';
 export {registerBatchNormInference};
 export {version} from './version';
 export {fileSystem} from './io/file_system';

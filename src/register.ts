@@ -10,13 +10,16 @@ import {GRAPH_FUSED_BATCH_NORM_FLAG, registerFlags} from '../kernels/flags';
 import {batchNormInferenceConfig as wasmConfig} from '../kernels/wasm/BatchNormInference';
 import {batchNormInferenceConfig as webglConfig} from '../kernels/webgl/BatchNormInference';
 import {batchNormInferenceConfig as webgpuConfig} from '../kernels/webgpu/BatchNormInference';
+import {biasActivationConfig as cpuBiasActivationConfig} from '../kernels/cpu/BiasActivation';
+import {biasActivationGradConfig} from './ops/bias_activation_grad';
 import {registerBatchNormInferenceLayer} from './layers/batch_norm_inference/batch_norm_inference_layer';
 import {registerFusedLayers} from './layers/fused/fused_register';
 import {batchNormInferenceGradConfig} from './ops/batch_norm_inference_grad';
 import {registerGraphFusedBatchNorm, setGraphFusedBatchNorm} from './ops/fused_batch_norm_graph_op';
 
 /** The kernel configs this package provides, one per backend. */
-export const kernelConfigs: KernelConfig[] = [cpuConfig, webglConfig, wasmConfig, webgpuConfig];
+export const kernelConfigs: KernelConfig[] =
+    [cpuConfig, webglConfig, wasmConfig, webgpuConfig, cpuBiasActivationConfig];
 
 function registerKernelOnce(config: KernelConfig) {
   if (getKernel(config.kernelName, config.backendName) == null) {
@@ -49,6 +52,7 @@ export function registerBatchNormInference(): void {
   registerFlags({[GRAPH_FUSED_BATCH_NORM_FLAG]: setGraphFusedBatchNorm});
   for (const config of kernelConfigs) registerKernelOnce(config);
   registerGradientOnce(batchNormInferenceGradConfig);
+  registerGradientOnce(biasActivationGradConfig);
   registerBatchNormInferenceLayer();
   registerFusedLayers();
   registerGraphFusedBatchNorm();

@@ -12,7 +12,7 @@ import {execFileSync, spawnSync} from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 
-import {foldBatchNormalization, FusedConv2D, setFusedCpuEpilogue, fusedConv2d, FusedDense, fusedDense, FusedDepthwiseConv2D, fusedDepthwiseConv2d} from '../src';
+import {foldBatchNormalization, FusedConv2D, fusedConv2d, FusedDense, fusedDense, FusedDepthwiseConv2D, fusedDepthwiseConv2d} from '../src';
 import {fileSystemIO, makeTempDir, removeDir} from './helpers/fs_io';
 import {closeMismatches, randomTensor} from './helpers/layer_reference';
 import {expectNoLeaks, expectThrowsWithoutLeak} from './helpers/leaks';
@@ -38,8 +38,8 @@ describe.each([
   ['one bias + activation pass of our own on cpu', true],
   ['tf.fused kernels', false],
 ])('fused layers against unfused ops (%s)', (_, epilogue) => {
-  beforeAll(() => setFusedCpuEpilogue(epilogue));
-  afterAll(() => setFusedCpuEpilogue(true));
+  beforeAll(() => tf.env().set('TFBNI_FUSED_CPU_EPILOGUE', epilogue));
+  afterAll(() => tf.env().set('TFBNI_FUSED_CPU_EPILOGUE', true));
   const activations = Object.keys(unfused) as Array<keyof typeof unfused>;
 
   it.each(activations)('FusedConv2D, %s (strides 2, same; dilation 2, valid)', async (activation) => {

@@ -109,7 +109,7 @@ describe('BatchNormInference gradient vs finite differences (cpu)', () => {
     const x = tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 2, 2]);
     await expectNoLeaks(() => {
       const dx = tf.grad((input: tf.Tensor) => tf.sum(batchNormInference(
-          input, [2, -1], [0, 0], [0, 0], [3, 0.5], {epsilon: 1}))) (x);
+          input, [2, -1], [0, 0], [0, 0], [3, 0.5], {epsilon: 1, axis: 1}))) (x);
       // dy = 1 everywhere, so dx = gamma / sqrt(variance + epsilon) per channel.
       const expected = [1, 1, 1, 1, -1 / Math.sqrt(1.5), -1 / Math.sqrt(1.5),
                         -1 / Math.sqrt(1.5), -1 / Math.sqrt(1.5)];

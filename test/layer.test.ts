@@ -569,6 +569,21 @@ describe('error messages', () => {
     x.dispose();
   });
 
+  it('#18: a channel mismatch suggests the axis where the channels are, as the op does', () => {
+    const nchw = batchNormInferenceLayer({name: 'bn', TrainedMean: [1, 2, 3]});
+    const x = tf.ones([2, 3, 5, 5]);
+    const before = tf.memory().numTensors;
+    expect(errorOf(() => nchw.apply(x))).toBe(
+        `${E} 'bn': TrainedMean has 3 values but the input has 5 channels (axis -1 of input ` +
+        `shape [2,3,5,5]); 3 is axis 1 of the input: if that is the channel axis, pass axis: 1.`);
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+    const nhwc = batchNormInferenceLayer({name: 'bn2', NumChannels: 4, axis: 1});
+    expect(errorOf(() => nhwc.apply(tf.input({shape: [3, 8, 4]})))).toBe(
+        `${E} 'bn2': NumChannels is 4 but the input has 3 channels (axis 1 of input shape ` +
+        `[null,3,8,4]); 4 is axis 3 of the input, the last axis: for channels-last (NHWC) data pass axis: -1.`);
+  });
+
   it('NumChannels that does not match the input', () => {
     const layer = batchNormInferenceLayer({name: 'bn', NumChannels: 3});
     expect(errorOf(() => layer.apply(tf.input({shape: [4]})))).toBe(

@@ -317,6 +317,67 @@ describe('batchNormInference errors name the op, the argument, what was expected
   }
 });
 
+describe('#18: with no axis, the op does not guess between channels-first and channels-last', () => {
+  // x.shape[1] equals the last dimension: both readings fit the statistics and
+  // give different numbers (the audit found one off by 1.2), so the op throws.
+  const ambiguous = (shape: number[]) =>
+      `${OP} x has shape [${shape}]: with no axis given, its ${shape[1]} channels could be ` +
+      `x.shape[1] (channels-first, NCHW, the default axis 1) or x.shape[${shape.length - 1}] ` +
+      `(channels-last, NHWC), and the two readings give different results; pass axis: 1 for ` +
+      `channels-first or axis: -1 for channels-last.`;
+  for (const shape of [[1, 3, 3, 3], [8, 32, 32, 32], [2, 4, 4]]) {
+    it(`shape [${shape}]: throws naming both readings, leaks nothing; axis 1 and -1 each run`, async () => {
+      const c = shape[1];
+      const random = (n: number, lo: number, hi: number, seed: number) => Float32Array.from(
+          {length: n}, (_, i) => lo + (hi - lo) * ((Math.sin(seed * 97 + i * 13.1) + 1) / 2));
+      const gamma = random(c, 0.5, 2, 1);
+      const beta = random(c, -1, 1, 2);
+      const mean = random(c, -1, 1, 3);
+      const variance = random(c, 0.1, 2, 4);
+      const size = shape.reduce((a, b) => a * b, 1);
+      const x = tf.tensor(random(size, -3, 3, 5), shape);
+      expectThrowsWithoutLeak(() => batchNormInference(x, gamma, beta, mean, variance, {epsilon: 1e-3}),
+                              ambiguous(shape));
+      // The epsilon-only form has no axis either.
+      expectThrowsWithoutLeak(() => batchNormInference(x, gamma, beta, mean, variance, 1e-3),
+                              ambiguous(shape));
+      await expectNoLeaks(() => {
+        const first = batchNormInference(x, gamma, beta, mean, variance, {epsilon: 1e-3, axis: 1});
+        const last = batchNormInference(x, gamma, beta, mean, variance, {epsilon: 1e-3, axis: -1});
+        const data = {x: x.dataSync(), shape, gamma, beta, mean, variance, epsilon: 1e-3};
+        expect(compareWithReference(first.dataSync(), {...data, axis: 1}, 'cpu')).toEqual([]);
+        expect(compareWithReference(last.dataSync(), {...data, axis: shape.length - 1}, 'cpu')).toEqual([]);
+        // The two readings differ: guessing would be a silent wrong answer.
+        expect(tf.tidy(() => tf.sub(first, last).abs().max().dataSync()[0])).toBeGreaterThan(0.01);
+        tf.dispose([first, last]);
+      });
+      x.dispose();
+    });
+  }
+
+  it('one channel, or dims 1 and -1 that differ, or rank 2: the default axis runs', async () => {
+    await expectNoLeaks(() => {
+      const outs = [
+        batchNormInference([[[[1], [2], [3]]], [[[4], [5], [6]]]], [2], [1], [0], [1],
+                           {epsilon: 1e-3}),
+        batchNormInference([[[1, 2, 3, 4], [1, 2, 3, 4], [1, 2, 3, 4]]], [1, 1, 1], [0, 0, 0], [0, 0, 0],
+                           [1, 1, 1], 1e-3),
+        batchNormInference([[1, 2, 3], [4, 5, 6], [7, 8, 9]], [1, 1, 1], [0, 0, 0], [0, 0, 0], [1, 1, 1], 1e-3),
+      ];
+      expect(outs.map((t) => t.shape)).toEqual([[2, 1, 3, 1], [1, 3, 4], [3, 3]]);
+      tf.dispose(outs);
+    });
+  });
+
+  it('a channel-count mismatch is reported before the ambiguity (it says which axis fits)', () => {
+    const x = tf.ones([1, 3, 3, 3]);
+    expectThrowsWithoutLeak(
+        () => batchNormInference(x, [1, 1], [0, 0], [0, 0], [1, 1], {epsilon: 1e-3}),
+        `${OP} gamma must be a rank-1 tensor of length 3 (x.shape[1], with the default axis 1), but got shape [2].`);
+    x.dispose();
+  });
+});
+
 describe('the kernel run directly checks its inputs with the op\'s words', () => {
   const K = 'Error in BatchNormInference (cpu):';
   let t: Record<'x4'|'g3'|'g2'|'z3'|'v3'|'xInt', tf.Tensor>;

@@ -164,6 +164,60 @@ describe('models with several inputs', () => {
   });
 });
 
+describe('#18: all layers or none', () => {
+  /** Batches re-readable once per layer; throws at the first batch of pass `failAt` (1-based). */
+  function failingData(batches: tf.Tensor[], failAt: number, error: Error) {
+    let pass = 0;
+    return {
+      async *[Symbol.asyncIterator]() {
+        pass++;
+        for (const b of batches) {
+          if (pass === failAt) throw error;
+          yield b;
+        }
+      },
+    };
+  }
+
+  it('data that throws during the second layer\'s pass leaves both layers as they were, and no tensor', async () => {
+    const model = twoLayerModel();
+    const x = randomTensor([8, 4], 3);
+    tf.dispose(model.predict(x) as tf.Tensor);  // builds the layers
+    const layers = [1, 3].map((i) => model.layers[i] as BatchNormInferenceLayer);
+    for (const [i, layer] of layers.entries()) {
+      layer.setWeights(tf.tidy(() => [tf.ones([layer.NumChannels!]), tf.zeros([layer.NumChannels!]),
+                                      tf.fill([layer.NumChannels!], 0.25 + i), tf.fill([layer.NumChannels!], 2 + i)]));
+    }
+    const before = layers.map((l) => [l.TrainedMean, l.TrainedVariance]);
+    const batches = [x.slice([0, 0], [4, 4]), x.slice([4, 0], [4, 4])];
+    const memory = memorySnapshot();
+    await expect(computePopulationStatistics(model, failingData(batches, 2, new Error('disk gone'))))
+        .rejects.toThrow('disk gone');
+    expect(layers.map((l) => [l.TrainedMean, l.TrainedVariance])).toEqual(before);
+    expect(memorySnapshot()).toEqual(memory);
+    // The same data without the failure updates both.
+    await computePopulationStatistics(model, failingData(batches, 0, new Error('unused')));
+    expect(layers.map((l) => l.TrainedMean)).not.toEqual(before.map((b) => b[0]));
+    tf.dispose([x, ...batches]);
+    model.dispose();
+  });
+
+  it('a layer refusing its statistics (NaN in the data) leaves every layer as it was', async () => {
+    const model = twoLayerModel();
+    const x = tf.tensor2d([[1, 2, 3, 4], [5, NaN, 7, 8]]);
+    tf.dispose(model.predict(x) as tf.Tensor);
+    const layers = [1, 3].map((i) => model.layers[i] as BatchNormInferenceLayer);
+    const before = layers.map((l) => [l.TrainedMean, l.TrainedVariance]);
+    const memory = memorySnapshot();
+    await expect(computePopulationStatistics(model, x)).rejects.toThrow(
+        `Error in BatchNormInference layer 'bn1': TrainedMean (weight moving_mean) must be finite, but element 0 is NaN.`);
+    expect(layers.map((l) => [l.TrainedMean, l.TrainedVariance])).toEqual(before);
+    expect(memorySnapshot()).toEqual(memory);
+    x.dispose();
+    model.dispose();
+  });
+});
+
 describe('errors', () => {
   const W = 'Error in computePopulationStatistics';
   async function expectRejects(promise: () => Promise<unknown>, message: string) {

@@ -343,6 +343,45 @@ describe('a small model learns with fit()', () => {
   });
 });
 
+describe('#18: what save writes, load reads (fit() on a batch holding NaN or Infinity)', () => {
+  /** Saves to memory; returns the artifacts. */
+  async function save(m: tf.LayersModel): Promise<tf.io.ModelArtifacts> {
+    let saved: tf.io.ModelArtifacts|undefined;
+    await m.save(tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return {modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts)};
+    }));
+    return saved!;
+  }
+
+  for (const bad of [NaN, Infinity]) {
+    it(`fit() with ${bad} in a batch, save(), load: the checkpoint loads with the weights it holds`, async () => {
+      const model = tf.sequential({layers: [
+        tf.layers.dense({units: 3, inputShape: [4], kernelInitializer: 'ones'}),
+        batchNormInferenceLayer({Name: 'bn'}),
+      ]});
+      model.compile({optimizer: tf.train.sgd(0.1), loss: 'meanSquaredError'});
+      const xs = tf.tensor2d([[1, 2, 3, bad], [4, 5, 6, 7]]);
+      const ys = tf.zeros([2, 3]);
+      await model.fit(xs, ys, {epochs: 1, batchSize: 2, verbose: 0});
+      const trained = (model.layers[1] as BatchNormInferenceLayer).TrainedMean;
+      expect(Array.from(trained).some((v) => !Number.isFinite(v))).toBe(true);
+      const artifacts = await save(model);
+      const before = tf.memory().numTensors;
+      const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+      const layer = loaded.layers[1] as BatchNormInferenceLayer;
+      const original = model.layers[1] as BatchNormInferenceLayer;
+      for (const p of ['Scale', 'Offset', 'TrainedMean', 'TrainedVariance'] as const) {
+        expect(Array.from(layer[p])).toEqual(Array.from(original[p]));
+      }
+      loaded.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([xs, ys]);
+      model.dispose();
+    });
+  }
+});
+
 describe('no leaks in training', () => {
   it('fit() over several epochs, trainOnBatch and apply(training) leave tf.memory() unchanged', async () => {
     const model = tf.sequential({

@@ -226,7 +226,7 @@ describe('validation (issue #9)', () => {
     tf.dispose([x, ...w]);
   });
 
-  it('loading a weights file with a negative variance fails with the same message', async () => {
+  it('#18: a weights file with a negative variance loads as saved (load takes what save wrote), predicting NaN there', async () => {
     const model = tf.sequential({layers: [batchNormInferenceLayer({Name: 'bn', inputShape: [2]})]});
     let saved: tf.io.ModelArtifacts|undefined;
     await model.save(tf.io.withSaveHandler(async (artifacts) => {
@@ -238,9 +238,15 @@ describe('validation (issue #9)', () => {
     const data = new Float32Array((saved!.weightData as ArrayBuffer).slice(0));
     const index = specs.findIndex((s) => s.name === 'bn/moving_variance');
     data[index * 2 + 1] = -3;  // four weights of 2 float32 values each, in spec order
-    // (When loading fails, tfjs-layers itself leaves the half-loaded model and
-    // the decoded weights allocated: not this layer's tensors, not checked.)
-    await expect(tf.loadLayersModel(tf.io.fromMemory({...saved!, weightData: data.buffer})))
-        .rejects.toThrow(`${E} 'bn': TrainedVariance (weight moving_variance) must be >= 0, but element 1 is -3.`);
+    const before = tf.memory().numTensors;
+    const loaded = await tf.loadLayersModel(tf.io.fromMemory({...saved!, weightData: data.buffer}));
+    const layer = loaded.layers[0] as BatchNormInferenceLayer;
+    expect(Array.from(layer.TrainedVariance)).toEqual([1, -3]);
+    const y = tf.tidy(() => Array.from((loaded.predict(tf.ones([1, 2])) as tf.Tensor).dataSync()));
+    expect(Number.isNaN(y[1])).toBe(true);
+    expect(Number.isFinite(y[0])).toBe(true);
+    loaded.dispose();
+    expect(tf.memory().numTensors).toBe(before);
   });
+
 });

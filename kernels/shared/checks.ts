@@ -59,16 +59,19 @@ export function checkXShape(shape: readonly number[], who: string, axis: number|
 
 /**
  * Where a per-channel input of `size` elements would fit instead: the last
- * axis of x (channels last) first, then any other non-batch axis.
+ * axis of x (channels last) first, then any other non-batch axis. `dim(k)`
+ * names axis k in the message (the op's `x.shape[k]`; the layer's own words).
+ * Shared by the op's and the layer's channel-mismatch messages.
  */
-function axisHint(size: number, xShape: readonly number[], axis: number): string {
+export function axisHint(size: number, xShape: ReadonlyArray<number|null>, axis: number,
+                         dim = (k: number) => `x.shape[${k}]`): string {
   const rank = xShape.length;
   const candidates = [rank - 1, ...Array.from({length: rank - 2}, (_, i) => i + 1)];
   const match = candidates.find((k) => k !== axis && xShape[k] === size);
   if (match === undefined) return '';
   return match === rank - 1 ?
-      `; ${size} is x.shape[${match}], the last axis: for channels-last (NHWC) data pass axis: -1` :
-      `; ${size} is x.shape[${match}]: if that is the channel axis, pass axis: ${match}`;
+      `; ${size} is ${dim(match)}, the last axis: for channels-last (NHWC) data pass axis: -1` :
+      `; ${size} is ${dim(match)}: if that is the channel axis, pass axis: ${match}`;
 }
 
 /**

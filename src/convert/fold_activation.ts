@@ -49,8 +49,19 @@ export function fusedActivationOf(className: string, config: Config): FusedActiv
   }
 }
 
-/** The activations tfjs-layers' own Conv2D and Dense run fused (tfjs-layers 4.22). */
-const STOCK_FUSED = new Set<FusedActivationName>(['linear', 'relu', 'elu']);
+/**
+ * The activations stockLayersOnly fuses into tfjs-layers' own Conv2D and
+ * Dense: only 'linear'. Those classes would run relu and elu fused (tfjs
+ * 4.22), but their fused kernels turn NaN into a number on some backends
+ * (relu: 0 on wasm; elu: +Infinity on webgl and webgpu, see FUSED_KEEPS_NAN
+ * in src/ops/bias_activation.ts), and a model file cannot choose per backend,
+ * so the activation stays a layer of its own and NaN stays NaN.
+ */
+const STOCK_FUSED = new Set<FusedActivationName>(['linear']);
+const STOCK_NAN_REASON: Partial<Record<FusedActivationName, string>> = {
+  relu: `tfjs's fused relu turns NaN into 0 on wasm`,
+  elu: `tfjs's fused elu turns NaN into Infinity on webgl and webgpu`,
+};
 
 /** The class of this package that runs each layer kind with a fused kernel. */
 const FUSED_CLASS: Record<string, string> = {
@@ -80,7 +91,8 @@ export interface FoldedClass {
  *   that is slower than the batch norm it replaces), where the Fused*
  *   classes make one pass of their own.
  * - The other kinds have no fused kernel: only a linear activation goes in.
- * - Channels-first convolutions and `stockLayersOnly` keep tfjs-layers classes.
+ * - Channels-first convolutions and `stockLayersOnly` keep tfjs-layers classes,
+ *   into which only a linear activation goes (see STOCK_FUSED).
  */
 export function foldedClass(
     className: string, activation: FusedActivation|null, channelsLast: boolean,
@@ -93,8 +105,11 @@ export function foldedClass(
   if (fusedClass !== undefined && className !== 'DepthwiseConv2D' && STOCK_FUSED.has(activation.name)) {
     return {className, fuse: true};
   }
+  const stockReason = stockLayersOnly ? 'stockLayersOnly' : `${className} is channels-first`;
+  const nanReason = className !== 'DepthwiseConv2D' ? STOCK_NAN_REASON[activation.name] : undefined;
   const why = fusedClass === undefined ? `tfjs has no fused kernel for ${className}` :
+      nanReason !== undefined ? `${nanReason} (${stockReason})` :
       stockLayersOnly ? `tfjs-layers' ${className} does not fuse ${activation.name} (stockLayersOnly)` :
-                        `${className} is channels-first`;
+                        stockReason;
   return {className, fuse: false, reason: why};
 }

@@ -9,6 +9,7 @@ import {LayersModel, layers} from '@tensorflow/tfjs-layers';
 import {describeValue} from '../../kernels/shared/describe_value';
 import {fail} from '../../kernels/shared/fail';
 import {readValues, requireSyncReads, withPrefetchedValues} from '../util/read_values';
+import {keepDepthMultipliers, restoreDepthMultipliers} from './depth_multiplier';
 import {Fold, planFolds} from './fold_plan';
 import {FoldReport} from './fold_report';
 import {foldedWeights} from './fold_weights';
@@ -158,6 +159,7 @@ export function foldBatchNormalization(model: LayersModel, options?: FoldOptions
   requireSyncReads(OP);
   const rebuild = rebuilderFor(OP, model);
   const config = cloneConfig(model.getConfig());
+  restoreDepthMultipliers(config, model);
   const plan = planFolds(config, model, stockLayersOnly);
   let copy = rebuild(config);
   try {
@@ -168,10 +170,15 @@ export function foldBatchNormalization(model: LayersModel, options?: FoldOptions
   }
   const stockLeft = plan.left.filter((l) => /BatchNormalization/.test(l.className));
   if (!stockLayersOnly && stockLeft.length > 0) {
-    const replaced = replaceBatchNormalization(copy).model;
-    disposeModel(copy);
+    let replaced: LayersModel;
+    try {
+      replaced = replaceBatchNormalization(copy).model;
+    } finally {
+      disposeModel(copy);  // the replaced copy holds weights of its own; on a throw, nothing is left
+    }
     copy = replaced;
   }
+  keepDepthMultipliers(copy);
   const report: FoldReport = {
     layersBefore: countLayers(model),
     layersAfter: countLayers(copy),

@@ -78,20 +78,6 @@ function refsOf(entry: Entry): Ref[] {
   return (entry.inboundNodes ?? []).flat() as Ref[];
 }
 
-/**
- * tfjs-layers (4.22) leaves depthMultiplier out of SeparableConv2D's config,
- * so a model rebuilt from it would get multiplier 1 and fail to take the
- * weights; it is put back from the layer.
- */
-function restoreDepthMultiplier(entry: Entry, model: LayersModel): void {
-  const l = leaf(entry);
-  if (l.className !== 'SeparableConv2D' || l.config.depthMultiplier != null) return;
-  let layer: Layer = model.getLayer(nameOf(entry));
-  if (l.wrapped) layer = (layer as unknown as {layer: Layer}).layer;
-  const multiplier = (layer as unknown as {depthMultiplier?: number}).depthMultiplier;
-  if (multiplier !== undefined) l.config.depthMultiplier = multiplier;
-}
-
 /** One container: a Sequential's or a functional model's layer list. */
 class Scope {
   private readonly entries: Entry[];
@@ -142,7 +128,6 @@ class Scope {
 
   run(): void {
     for (const entry of this.entries) {
-      restoreDepthMultiplier(entry, this.model);
       if (isContainerConfig(entry.config)) {
         new Scope(entry.config, this.layerObject(entry) as LayersModel, `${this.prefix}${nameOf(entry)}/`,
                   this.stockLayersOnly, this.plan).run();
@@ -180,6 +165,14 @@ class Scope {
     const pName = nameOf(p);
     const pApplied = this.applications(p);
     if (pApplied !== 1) return `${pLeaf.className} ${pName} is shared (applied ${pApplied} times)`;
+    // The config of one scope sees only its own uses: a layer of a nested model
+    // can also be applied in the outer graph (or another model), where folding
+    // would change what it computes. The layer object counts every use.
+    const uses = this.layerObject(p).inboundNodes.length;
+    if (uses > 1) {
+      return `${pLeaf.className} ${pName} is shared (applied ${uses} times, also outside this ` +
+             `${this.prefix === '' ? '' : 'nested '}model)`;
+    }
     const others = this.consumers(this.index(pName)).filter((c) => c !== nameOf(bn));
     if (others.length > 0) return `${pLeaf.className} ${pName}'s output also feeds ${others.join(', ')}`;
     const activation = pLeaf.config.activation ?? 'linear';

@@ -4,7 +4,7 @@
  * layers) from layers, copying configs and state, naming weights, and the
  * Keras defaults a config leaves out.
  */
-import {serialization} from '@tensorflow/tfjs-core';
+import {serialization, Tensor} from '@tensorflow/tfjs-core';
 import {layers, LayersModel, LayerVariable} from '@tensorflow/tfjs-layers';
 
 import {fail} from '../../kernels/shared/fail';
@@ -63,7 +63,7 @@ export function copyState(from: Layer, to: Layer, special: (from: Layer, to: Lay
       if (source !== undefined) copyState(source, inner, special);
     }
   } else if (from.weights.length > 0) {
-    to.setWeights(from.getWeights());
+    copyWeightValues(to, from.getWeights());
   }
 }
 
@@ -92,4 +92,16 @@ export function rebuilderFor(who: string, model: LayersModel):
      customObjects: serialization.ConfigDict, fastWeightInit: boolean) => LayersModel,
   ];
   return (config) => fromConfig(cls, config, {}, true);
+}
+
+/**
+ * Copies weight values from one model into its copy as loading a file does:
+ * through tfjs-layers' own Layer.setWeights (shapes checked), not a layer's
+ * override. The BatchNormInference layer checks values handed to
+ * `layer.setWeights` (finite, variance >= 0) but takes what a model holds,
+ * NaN and negative variances included, so that the copy computes what the
+ * original does (see the policy in statistic_weights.ts).
+ */
+export function copyWeightValues(to: layers.Layer, values: Tensor[]): void {
+  layers.Layer.prototype.setWeights.call(to, values);
 }

@@ -193,6 +193,23 @@ function checkArguments(model: unknown, data: unknown, options: PopulationStatis
   }
 }
 
+/** The layer's moving_mean and moving_variance weights (none before it is built). */
+function statisticVariables(layer: BatchNormInferenceLayer) {
+  const find = (name: string) => layer.weights.find((w) => w.originalName.endsWith(`/${name}`));
+  const found = [find('moving_mean'), find('moving_variance')];
+  return found.every((w) => w !== undefined) ? found as NonNullable<typeof found[number]>[] : [];
+}
+
+/** Copies of TrainedMean and TrainedVariance (the caller disposes them). */
+function savedStatistics(layer: BatchNormInferenceLayer): Tensor[] {
+  return statisticVariables(layer).map((w) => w.read().clone());
+}
+
+/** Writes saved statistics back as they were (no checks: they are the layer's own values). */
+function restoreStatistics(layer: BatchNormInferenceLayer, saved: Tensor[]): void {
+  statisticVariables(layer).forEach((w, i) => w.write(saved[i]));
+}
+
 /** A one-shot iterator (a generator object) cannot be read once per layer. */
 function isOneShot(data: unknown): boolean {
   return data != null && typeof (data as Iterator<unknown>).next === 'function';
@@ -237,53 +254,63 @@ export async function computePopulationStatistics(
          `${BatchNormInferenceLayer.className} layers and the data is read once per layer; ` +
          `pass a tf.data.Dataset, an array of batches, or a re-iterable object.`);
   }
+  // All layers or none: a pass that throws (the data, a callback, a value
+  // the layer refuses) puts back every statistic already written.
+  const saved = targets.map(savedStatistics);
   const results: LayerPopulationStatistics[] = [];
-  for (let index = 0; index < targets.length; index++) {
-    const layer = targets[index];
-    const moments = new ChannelMoments(layer.NumChannels as number);
-    let pending: Tensor[] = [];
-    setInputProbe(layer, (x) => {
-      pending.push(keep(x.clone()));
-    });
-    try {
-      let batch = 0;
-      for await (const {inputs, owned} of batchesOf(model, data, batchSize)) {
-        try {
-          const first = Array.isArray(inputs) ? inputs[0] : inputs;
-          dispose(model.predict(inputs, {batchSize: Math.max(1, first.shape[0])}));
-          for (const x of pending) {
-            const axis = axisIndex(layer.axis, x.rank);
-            moments.add(await x.data(), x.shape, axis);
+  try {
+    for (let index = 0; index < targets.length; index++) {
+      const layer = targets[index];
+      const moments = new ChannelMoments(layer.NumChannels as number);
+      let pending: Tensor[] = [];
+      setInputProbe(layer, (x) => {
+        pending.push(keep(x.clone()));
+      });
+      try {
+        let batch = 0;
+        for await (const {inputs, owned} of batchesOf(model, data, batchSize)) {
+          try {
+            const first = Array.isArray(inputs) ? inputs[0] : inputs;
+            dispose(model.predict(inputs, {batchSize: Math.max(1, first.shape[0])}));
+            for (const x of pending) {
+              const axis = axisIndex(layer.axis, x.rank);
+              moments.add(await x.data(), x.shape, axis);
+            }
+          } finally {
+            dispose(pending);
+            pending = [];
+            dispose(owned);
           }
-        } finally {
-          dispose(pending);
-          pending = [];
-          dispose(owned);
+          batch++;
+          if (onProgress) {
+            await onProgress({
+              layer: layer.name, layerIndex: index, layerCount: targets.length, batch,
+              count: moments.count,
+            });
+          }
         }
-        batch++;
-        if (onProgress) {
-          await onProgress({
-            layer: layer.name, layerIndex: index, layerCount: targets.length, batch,
-            count: moments.count,
-          });
-        }
+      } finally {
+        setInputProbe(layer, null);
+        dispose(pending);
       }
-    } finally {
-      setInputProbe(layer, null);
-      dispose(pending);
+      if (moments.count === 0) {
+        fail(WHO, `the data gave no values for layer '${layer.name}' (no batches, or empty ones).`);
+      }
+      const variance = moments.m2.map((m2) => m2 / moments.count);
+      const [gamma, beta] = layer.getWeights();
+      const written = [tensor1d(Float32Array.from(moments.mean)), tensor1d(Float32Array.from(variance))];
+      try {
+        layer.setWeights([gamma, beta, ...written]);
+      } finally {
+        dispose(written);
+      }
+      results.push({layer: layer.name, mean: moments.mean, variance, count: moments.count});
     }
-    if (moments.count === 0) {
-      fail(WHO, `the data gave no values for layer '${layer.name}' (no batches, or empty ones).`);
-    }
-    const variance = moments.m2.map((m2) => m2 / moments.count);
-    const [gamma, beta] = layer.getWeights();
-    const written = [tensor1d(Float32Array.from(moments.mean)), tensor1d(Float32Array.from(variance))];
-    try {
-      layer.setWeights([gamma, beta, ...written]);
-    } finally {
-      dispose(written);
-    }
-    results.push({layer: layer.name, mean: moments.mean, variance, count: moments.count});
+  } catch (e) {
+    targets.forEach((layer, i) => restoreStatistics(layer, saved[i]));
+    throw e;
+  } finally {
+    dispose(saved.flat());
   }
   return results;
 }

@@ -11,7 +11,8 @@ import {checkedEpsilon} from '../../kernels/shared/checks';
 import {describeValue, gotEnd} from '../../kernels/shared/describe_value';
 import {fail} from '../../kernels/shared/fail';
 import {requireSyncReads, withPrefetchedValues} from '../util/read_values';
-import {cloneConfig, copyState, isContainer, isPlainObject, KERAS_BATCH_NORMALIZATION_DEFAULTS, rebuilderFor, shortName} from './model_walk';
+import {keepDepthMultipliers, restoreDepthMultipliers} from './depth_multiplier';
+import {cloneConfig, copyState, copyWeightValues, isContainer, isPlainObject, KERAS_BATCH_NORMALIZATION_DEFAULTS, rebuilderFor, shortName} from './model_walk';
 
 type Layer = layers.Layer;
 type Config = serialization.ConfigDict;
@@ -128,8 +129,8 @@ function copyBatchNormWeights(from: Layer, to: BatchNormInferenceLayer): void {
     return t;
   };
   try {
-    to.setWeights([orFill(byName.get('gamma'), 1), orFill(byName.get('beta'), 0),
-                   mean.read(), variance.read()]);
+    copyWeightValues(to, [orFill(byName.get('gamma'), 1), orFill(byName.get('beta'), 0),
+                          mean.read(), variance.read()]);
   } finally {
     made.forEach((t) => t.dispose());
   }
@@ -207,6 +208,7 @@ export function replaceBatchNormalization(model: LayersModel): ReplaceResult {
   requireSyncReads(OP);
   const rebuild = rebuilderFor(OP, model);
   const config = cloneConfig(model.getConfig());
+  restoreDepthMultipliers(config, model);
   const replaced: ReplaceReport['replaced'] = [];
   rewriteConfig(config, replaced);
   // fastWeightInit: skip the initializers, every weight is copied below.
@@ -217,6 +219,7 @@ export function replaceBatchNormalization(model: LayersModel): ReplaceResult {
     copy.dispose();
     throw e;
   }
+  keepDepthMultipliers(copy);
   return {model: copy, report: {replaced}};
 }
 

@@ -22,7 +22,9 @@ export interface BatchNormInferenceOptions {
   /**
    * The channel axis of `x`. Default 1 ("the second dimension represents the
    * channel axis"). Negative values count from the end: -1 for tfjs's
-   * channels-last (NHWC) tensors.
+   * channels-last (NHWC) tensors. Required when x has rank >= 3 and
+   * x.shape[1] equals the last dimension (> 1): the shape cannot tell
+   * channels-first from channels-last, and the op does not guess.
    */
   axis?: number;
 }
@@ -47,6 +49,23 @@ function readOptions(options: unknown): {epsilon: unknown, axis: unknown, axisGi
   }
   const axisGiven = record.axis !== undefined;
   return {epsilon: record.epsilon, axis: axisGiven ? record.axis : DEFAULT_AXIS, axisGiven};
+}
+
+/**
+ * With no axis given, x must say by its shape which axis holds the channels:
+ * when x.shape[1] (the default, channels-first) and the last axis (tfjs's
+ * channels-last) have the same length > 1, both readings fit the statistics
+ * and give different results, so the op refuses to guess. One channel is
+ * never ambiguous: every element then uses the same four values.
+ */
+function checkAxisUnambiguous(shape: readonly number[]): void {
+  const rank = shape.length;
+  const channels = shape[1];
+  if (rank < 3 || channels <= 1 || shape[rank - 1] !== channels) return;
+  fail(OP, `x has shape [${shape}]: with no axis given, its ${channels} channels could be ` +
+       `x.shape[1] (channels-first, NCHW, the default axis ${DEFAULT_AXIS}) or x.shape[${rank - 1}] ` +
+       `(channels-last, NHWC), and the two readings give different results; pass axis: 1 for ` +
+       `channels-first or axis: -1 for channels-last.`);
 }
 
 /** How a rank < 2 x is described: typed arrays are always 1-D, say so. */
@@ -78,6 +97,8 @@ function batchNormInference_<R extends Rank>(
     return p;
   });
 
+  if (!axisGiven) checkAxisUnambiguous($x.shape);
+
   if (getKernel(BatchNormInference, getBackend()) == null) {
     // A backend without our kernel (tfjs-node, react-native, custom): tfjs ops.
     return batchNormInferenceFallback($x as Tensor<R>, params[0], params[1], params[2], params[3],
@@ -101,7 +122,7 @@ function batchNormInference_<R extends Rank>(
  * ```js
  * const x = tf.tensor4d([1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 2, 2]);  // NCHW
  * tfbni.batchNormInference(x, [1, 2], [0, 1], [2.5, 6.5], [1.25, 1.25],
- *                          {epsilon: 1e-3}).print();
+ *                          {epsilon: 1e-3, axis: 1}).print();
  * ```
  *
  * @param x Input of rank >= 2, float32 (int32 is cast to float32).
@@ -111,7 +132,8 @@ function batchNormInference_<R extends Rank>(
  * @param variance Trained variance, rank 1 with `x.shape[axis]` elements. A
  *     negative variance is not rejected: where variance + epsilon < 0 the
  *     result is NaN.
- * @param options `{epsilon, axis = 1}`, or just the epsilon number.
+ * @param options `{epsilon, axis = 1}`, or just the epsilon number. Pass
+ *     the axis when x.shape[1] equals x's last dimension (see `axis`).
  * @returns A float32 tensor of x's shape.
  */
 export const batchNormInference = op({batchNormInference_});

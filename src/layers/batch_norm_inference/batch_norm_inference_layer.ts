@@ -191,7 +191,7 @@ export class BatchNormInferenceLayer extends layers.Layer {
     this.numChannels = channels;
     const initialValue = initialValueOf(
         this.pendingValues, this.training, channels, layerWho(this.name), shapeText(shape));
-    this.statisticWeights = new StatisticWeights(this, initialValue, (weight, initializer, trainable) =>
+    this.statisticWeights = new StatisticWeights(initialValue, (weight, initializer, trainable) =>
         this.addWeight(weight, [channels], 'float32', initializer, undefined, trainable));
     this.statisticWeights.l2Penalties(this.training).forEach((penalty) => this.addLoss(penalty));
     this.pendingValues = Object.create(null);
@@ -233,7 +233,12 @@ export class BatchNormInferenceLayer extends layers.Layer {
     });
   }
 
-  /** Checks every value first, so a rejected list leaves all weights as they were. */
+  /**
+   * Checks every value first (finite, TrainedVariance >= 0; see the policy in
+   * statistic_weights.ts), so a rejected list leaves all weights as they
+   * were. Loading a model file does not come through here: it takes what
+   * save wrote.
+   */
   override setWeights(weights: Tensor[]): void {
     if (this.built && weights.length === STATISTICS.length) {
       weights.forEach((w, i) => checkWeightValues(w, STATISTICS[i].property, this.name));

@@ -7,6 +7,7 @@
 import {Shape} from '@tensorflow/tfjs-layers';
 
 import {axisIndex} from '../../../kernels/shared/channel_axis';
+import {axisHint} from '../../../kernels/shared/checks';
 import {fail} from '../../../kernels/shared/fail';
 import {layerWho, shapeText, Statistic} from './statistic_values';
 
@@ -50,11 +51,13 @@ export function channelsOfInput(shape: ReadonlyArray<number|null>, layer: InputS
       fail(who, `the layer was built for ${expected} channels, but the input has ` +
            `${channels} channels (${where}).`);
     }
+    // As the op's message: the axis where the expected channel count is found.
+    const hint = axisHint(expected, shape, axis, (k) => `axis ${k} of the input`);
     const property = layer.givenProperty;
     fail(who, property !== undefined ?
              `${property} has ${expected} value${expected > 1 ? 's' : ''} ` +
-                 `but the input has ${channels} channels (${where}).` :
-             `NumChannels is ${expected} but the input has ${channels} channels (${where}).`);
+                 `but the input has ${channels} channels (${where})${hint}.` :
+             `NumChannels is ${expected} but the input has ${channels} channels (${where})${hint}.`);
   }
   return channels;
 }

@@ -4,17 +4,23 @@
  * (Offset), `moving_mean` (TrainedMean), `moving_variance`
  * (TrainedVariance), and how training reads and writes them.
  *
- * Values written into them from outside (setWeights, the `weights`
- * argument, a weights file read by tf.loadLayersModel, which writes each
- * LayerVariable directly) are checked with the constructor's rules: finite,
- * and TrainedVariance >= 0. The layer's own writes (the initial values, the
- * moving averages of a training step) are not.
+ * Validation policy (one rule, #18 "what save writes, load reads"): values
+ * a user hands the layer itself (its constructor arguments, its `weights`
+ * argument, `layer.setWeights`) are checked with the constructor's rules:
+ * finite, and TrainedVariance >= 0. Values written into the weights
+ * variables by tfjs (tf.loadLayersModel reading a weights file,
+ * `model.setWeights` on the whole model, a training step: the optimizer and
+ * the moving averages) are taken as they are, NaN, ±Infinity and negative
+ * variances included, so that every checkpoint `model.save()` wrote loads
+ * back: a `fit()` on a batch holding NaN leaves NaN weights, which save and
+ * load as NaN (and predict NaN, as tfjs-layers' BatchNormalization does;
+ * the op gives NaN where variance + epsilon < 0).
  */
 import {initializers, LayerVariable} from '@tensorflow/tfjs-layers';
 import {dispose, Scalar, Tensor, tensor1d, tidy} from '@tensorflow/tfjs-core';
 
 import {l2Penalty, movingAverage, scaleGradient} from './batch_norm_training';
-import {checkWeightValues, Statistic, STATISTICS} from './statistic_values';
+import {Statistic, STATISTICS} from './statistic_values';
 import {initialValues, TfInitializer, TrainingOptions} from './training_args';
 
 /** The layer's (protected) addWeight, for one float32 weight of shape [channels]. */
@@ -46,18 +52,15 @@ export function initialValueOf(
 export class StatisticWeights {
   /** In STATISTICS order: gamma, beta, moving_mean, moving_variance. */
   private readonly variables: LayerVariable[] = [];
-  /** True while the layer writes its own values (skips the external-write check). */
-  private updating = false;
 
   /**
    * Adds the four weights to the layer through `addWeight` (gamma and beta
    * trainable) and writes into each the tensor `initialValue(property)`
    * returns, or leaves its ones or zeros where it returns undefined. Every
    * initial value is made before any weight, so an initializer that fails
-   * leaves no weight behind. `owner.name` is read when a write is checked.
+   * leaves no weight behind.
    */
-  constructor(owner: {readonly name: string}, initialValue: (property: Statistic) => Tensor|undefined,
-              addWeight: AddWeight) {
+  constructor(initialValue: (property: Statistic) => Tensor|undefined, addWeight: AddWeight) {
     const initial: Array<Tensor|undefined> = [];
     try {
       for (const {property} of STATISTICS) initial.push(initialValue(property));
@@ -65,11 +68,10 @@ export class StatisticWeights {
         const initializer = fill === 1 ? initializers.ones() : initializers.zeros();
         this.variables.push(addWeight(weight, initializer, weight === 'gamma' || weight === 'beta'));
       }
-      this.writeOwn(() => initial.forEach((t, i) => t !== undefined && this.variables[i].write(t)));
+      initial.forEach((t, i) => t !== undefined && this.variables[i].write(t));
     } finally {
       dispose(initial.filter((t): t is Tensor => t !== undefined));
     }
-    this.variables.forEach((w, i) => this.guardWrites(w, STATISTICS[i].property, owner));
   }
 
   /** The weight holding `property`. */
@@ -122,26 +124,7 @@ export class StatisticWeights {
   moveToward(mean: Tensor, variance: Tensor, t: Pick<TrainingOptions, 'meanDecay'|'varianceDecay'>): void {
     const movingMean = this.of('TrainedMean');
     const movingVariance = this.of('TrainedVariance');
-    this.writeOwn(() => {
-      movingMean.write(movingAverage(movingMean.read(), mean, t.meanDecay));
-      movingVariance.write(movingAverage(movingVariance.read(), variance, t.varianceDecay));
-    });
-  }
-
-  private writeOwn(write: () => void): void {
-    this.updating = true;
-    try {
-      write();
-    } finally {
-      this.updating = false;
-    }
-  }
-
-  private guardWrites(weight: LayerVariable, property: Statistic, owner: {readonly name: string}): void {
-    const write = weight.write.bind(weight);
-    weight.write = (value: Tensor) => {
-      if (!this.updating) checkWeightValues(value, property, owner.name);
-      return write(value);
-    };
+    movingMean.write(movingAverage(movingMean.read(), mean, t.meanDecay));
+    movingVariance.write(movingAverage(movingVariance.read(), variance, t.varianceDecay));
   }
 }

@@ -5,17 +5,13 @@
  */
 import {serialization} from '@tensorflow/tfjs-core';
 
+import {FUSED_ACTIVATIONS, FusedActivationName} from '../../../kernels/kernel_names';
 import {describeValue} from '../../../kernels/shared/describe_value';
 import {fail} from '../../../kernels/shared/fail';
 
-/**
- * Activations that tf.fused.conv2d / depthwiseConv2d / matMul apply inside
- * the kernel ('prelu' needs a weight tensor and is not offered by these
- * layers).
- */
-const FUSED_ACTIVATIONS = ['linear', 'relu', 'relu6', 'elu', 'leakyrelu', 'sigmoid'] as const;
-/** The name of an activation the fused layers run inside their kernel. */
-export type FusedActivationName = typeof FUSED_ACTIVATIONS[number];
+// The activations these layers take are BiasActivation's (kernels/kernel_names.ts).
+export {FUSED_ACTIVATIONS} from '../../../kernels/kernel_names';
+export type {FusedActivationName} from '../../../kernels/kernel_names';
 
 /** tf.fused's default slope for leakyrelu. */
 const DEFAULT_LEAKYRELU_ALPHA = 0.2;

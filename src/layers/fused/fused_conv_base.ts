@@ -2,13 +2,13 @@
  * What FusedConv2D and FusedDepthwiseConv2D share: the convolution arguments
  * (kernelSize, strides, padding, dilationRate, channels-last), the
  * activation, the output shape, and the call that runs either tf.fused.* or
- * the plain convolution followed by the CPU epilogue.
+ * the plain convolution followed by the BiasActivation kernel.
  */
 import {serialization, Tensor, Tensor4D, tidy} from '@tensorflow/tfjs-core';
 import {initializers, LayerVariable, layers, Shape} from '@tensorflow/tfjs-layers';
 
 import {fail} from '../../../kernels/shared/fail';
-import {cpuBiasActivation, useCpuEpilogue} from './fused_cpu_epilogue';
+import {activationKeepingNaN, biasActivation, fusedEpiloguePlan} from '../../ops/bias_activation';
 import {argsFromConfig, baseArgs, checkActivation, checkChannelsLast, checkKeys, checkPadding, convOutputLength, FusedActivationName, FusedLayerArgs, pair} from './fused_common';
 
 /** The convolution arguments both fused convolution layers take. */
@@ -103,14 +103,23 @@ export abstract class FusedConvBase extends layers.Layer {
     ];
   }
 
+  /**
+   * Bias and activation as fusedEpiloguePlan says for this backend: the
+   * plain convolution and the BiasActivation kernel (cpu, inference), or
+   * tf.fused.* with the activation inside, or with the bias only and the
+   * activation after it where the backend's fused kernel would turn NaN into
+   * a number. Training runs tf.fused.* and tf ops (they have gradients).
+   */
   override call(inputs: Tensor|Tensor[], kwargs: {[key: string]: unknown}): Tensor {
     const x = (Array.isArray(inputs) ? inputs[0] : inputs) as Tensor4D;
-    if (useCpuEpilogue(kwargs)) {
-      return tidy(() => cpuBiasActivation(
+    const plan = fusedEpiloguePlan(this.activation, kwargs?.training === true);
+    if (plan === 'kernel') {
+      return tidy(() => biasActivation(
           this.plainConv(x, this.kernel!.read() as Tensor4D, this.strides, this.padding, 'NHWC', this.dilationRate),
           this.bias!.read(), this.activation, this.leakyreluAlpha));
     }
-    return tidy(() => this.fusedConv({
+    const inside = plan === 'fused';
+    return tidy(() => activationKeepingNaN(this.fusedConv({
       x,
       filter: this.kernel!.read() as Tensor4D,
       strides: this.strides,
@@ -118,9 +127,9 @@ export abstract class FusedConvBase extends layers.Layer {
       dataFormat: 'NHWC',
       dilations: this.dilationRate,
       bias: this.bias!.read(),
-      activation: this.activation,
+      activation: inside ? this.activation : 'linear',
       leakyreluAlpha: this.leakyreluAlpha,
-    }));
+    }), inside ? 'linear' : this.activation, this.leakyreluAlpha));
   }
 
   static override fromConfig<T extends serialization.Serializable>(

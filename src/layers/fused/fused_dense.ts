@@ -7,7 +7,7 @@ import {fused, matMul, reshape, serialization, Tensor, Tensor2D, tidy} from '@te
 import {initializers, LayerVariable, layers, Shape} from '@tensorflow/tfjs-layers';
 
 import {fail} from '../../../kernels/shared/fail';
-import {cpuBiasActivation, useCpuEpilogue} from './fused_cpu_epilogue';
+import {activationKeepingNaN, biasActivation, fusedEpiloguePlan} from '../../ops/bias_activation';
 import {FUSED_OWN_KEYS, argsFromConfig, baseArgs, checkActivation, checkKeys, FusedActivationName, FusedLayerArgs, positiveIntegerArg} from './fused_common';
 
 /** Arguments of {@link FusedDense}. */
@@ -68,16 +68,17 @@ export class FusedDense extends layers.Layer {
     return tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs);
       const a = x.rank === 2 ? x : reshape(x, [-1, x.shape[x.rank - 1]]);
-      const y = useCpuEpilogue(kwargs) ?
-          cpuBiasActivation(matMul(a, this.kernel!.read()), this.bias!.read(), this.activation,
-                            this.leakyreluAlpha) :
-          fused.matMul({
+      const plan = fusedEpiloguePlan(this.activation, kwargs?.training === true);
+      const y = plan === 'kernel' ?
+          biasActivation(matMul(a, this.kernel!.read()), this.bias!.read(), this.activation,
+                         this.leakyreluAlpha) :
+          activationKeepingNaN(fused.matMul({
             a: a as Tensor2D,
             b: this.kernel!.read() as Tensor2D,
             bias: this.bias!.read(),
-            activation: this.activation,
+            activation: plan === 'fused' ? this.activation : 'linear',
             leakyreluAlpha: this.leakyreluAlpha,
-          });
+          }), plan === 'fused' ? 'linear' : this.activation, this.leakyreluAlpha);
       return x.rank === 2 ? y : reshape(y, [...x.shape.slice(0, -1), this.units]);
     });
   }
