@@ -52,6 +52,7 @@ export type BiasActivationInputs = Pick<NamedTensorInfoMap, 'x'|'bias'>;
  * layers and BiasActivation accept.
  */
 export const FUSED_ACTIVATIONS = ['linear', 'relu', 'relu6', 'elu', 'leakyrelu', 'sigmoid'] as const;
+/** The name of an activation the fused layers run inside their kernel (one of FUSED_ACTIVATIONS). */
 export type FusedActivationName = typeof FUSED_ACTIVATIONS[number];
 
 export interface BiasActivationAttrs extends NamedAttrMap {
