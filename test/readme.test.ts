@@ -25,6 +25,7 @@ import * as path from 'path';
 import type {Browser} from 'playwright-core';
 
 import {describeInBrowser} from './helpers/browser';
+import {Block, codeBlocks} from './helpers/markdown';
 
 const ROOT = path.resolve(__dirname, '..');
 const CONSUMER = path.join(ROOT, '.tmp', 'blocks-consumer');
@@ -38,35 +39,9 @@ const RUN_IN_NODE = ['js', 'cjs', 'mjs'];
 const RUN_ELSEWHERE = ['html', 'ts', 'json'];
 const NOT_CODE = ['text', 'sh', 'matlab'];
 
-interface Block {
-  file: string;
-  lang: string;
-  code: string;
-  line: number;
-  heading: string;
-}
-
-/** The fenced code blocks of a Markdown file, with their language and the heading above them. */
-export function codeBlocks(file: string): Block[] {
-  const blocks: Block[] = [];
-  const lines = fs.readFileSync(path.join(ROOT, file), 'utf8').split('\n');
-  let heading = '(top)';
-  for (let i = 0; i < lines.length; i++) {
-    const h = /^#{1,4} (.*)/.exec(lines[i]);
-    if (h) heading = h[1];
-    const open = /^```(\S*)\s*$/.exec(lines[i]);
-    if (!open) continue;
-    const start = i;
-    const body: string[] = [];
-    for (i++; i < lines.length && !/^```\s*$/.test(lines[i]); i++) body.push(lines[i]);
-    blocks.push({file, lang: open[1], code: body.join('\n') + '\n', line: start + 1, heading});
-  }
-  return blocks;
-}
-
 const PAGES = ['README.md', ...fs.readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md'))
                                   .sort().map((f) => `docs/${f}`)];
-const ALL = PAGES.flatMap(codeBlocks);
+const ALL = PAGES.flatMap((page) => codeBlocks(ROOT, page));
 const NODE_BLOCKS = ALL.filter((b) => RUN_IN_NODE.includes(b.lang));
 const HTML_BLOCKS = ALL.filter((b) => b.lang === 'html');
 const label = (b: Block) => `${b.file}:${b.line} (${b.heading})`;
