@@ -3,8 +3,13 @@
  * so every public export must have one: a summary and an `@example`
  * (values and functions; a type needs the summary only). This test reads the
  * exports of src/index.ts with the TypeScript compiler, as TypeDoc does, and
- * lists every export that lacks them.
+ * lists every export that lacks them; and it runs TypeDoc with the options
+ * `npm run docs` uses (typedoc.json), writing JSON instead of HTML, to check
+ * that the reference documents every export.
  */
+import {spawnSync} from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import * as ts from 'typescript';
 
@@ -54,3 +59,20 @@ it('every exported function, class and constant has an @example', () => {
   expect(DOCS.filter((d) => d.kind === 'value' && !d.tags.includes('example')).map((d) => d.name).sort())
       .toEqual([]);
 });
+
+it('TypeDoc (npm run docs) documents every export', () => {
+  const typedoc = path.join(ROOT, 'node_modules', 'typedoc', 'bin', 'typedoc');
+  if (!fs.existsSync(typedoc)) {
+    throw new Error("typedoc is not installed: run 'npm ci' (it is a devDependency; npm run docs uses it).");
+  }
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tfbni-typedoc-')), 'api.json');
+  try {
+    const result = spawnSync(process.execPath, [typedoc, '--options', 'typedoc.json', '--json', out, '--out', ''],
+                             {cwd: ROOT, encoding: 'utf8', timeout: 240000});
+    if (!fs.existsSync(out)) throw new Error(`typedoc failed (exit ${result.status}):\n${result.stdout}${result.stderr}`);
+    const documented = (JSON.parse(fs.readFileSync(out, 'utf8')).children as Array<{name: string}>).map((c) => c.name);
+    expect(DOCS.map((d) => d.name).filter((name) => !documented.includes(name))).toEqual([]);
+  } finally {
+    fs.rmSync(path.dirname(out), {recursive: true, force: true});
+  }
+}, 300000);
