@@ -65,14 +65,17 @@ it('TypeDoc (npm run docs) documents every export', () => {
   if (!fs.existsSync(typedoc)) {
     throw new Error("typedoc is not installed: run 'npm ci' (it is a devDependency; npm run docs uses it).");
   }
-  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tfbni-typedoc-')), 'api.json');
+  // Both outputs go to a new temporary folder: TypeDoc empties its HTML output folder first.
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tfbni-typedoc-'));
+  const out = path.join(tmp, 'api.json');
   try {
-    const result = spawnSync(process.execPath, [typedoc, '--options', 'typedoc.json', '--json', out, '--out', ''],
+    const result = spawnSync(process.execPath, [typedoc, '--options', 'typedoc.json', '--json', out,
+                                                '--out', path.join(tmp, 'html')],
                              {cwd: ROOT, encoding: 'utf8', timeout: 240000});
     if (!fs.existsSync(out)) throw new Error(`typedoc failed (exit ${result.status}):\n${result.stdout}${result.stderr}`);
     const documented = (JSON.parse(fs.readFileSync(out, 'utf8')).children as Array<{name: string}>).map((c) => c.name);
     expect(DOCS.map((d) => d.name).filter((name) => !documented.includes(name))).toEqual([]);
   } finally {
-    fs.rmSync(path.dirname(out), {recursive: true, force: true});
+    fs.rmSync(tmp, {recursive: true, force: true});
   }
 }, 300000);
