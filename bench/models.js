@@ -60,7 +60,7 @@
       const folded = await tfbni.foldBatchNormalizationAsync(stock);
       const models = {
         stock,
-        replace: await tfbni.replaceBatchNormalizationAsync(stock),
+        replace: (await tfbni.replaceBatchNormalizationAsync(stock)).model,
         fold: folded.model,
         'fold-stock': (await tfbni.foldBatchNormalizationAsync(stock, {stockLayersOnly: true})).model,
         'fold (tf.fused)': folded.model,

@@ -8,33 +8,20 @@
  *
  * dir defaults to examples/data/converted_model/ (a small convnet written by
  * tools/make_converted_model.js). In a browser the model loads over HTTP with
- * tf.loadLayersModel('https://.../model.json'); in Node without tfjs-node the
- * files are read here and handed over with tf.io.fromMemory.
+ * tf.loadLayersModel('https://.../model.json'); in Node without tfjs-node,
+ * the package's fileSystem(path) reads the files (model.json and every shard).
  */
 'use strict';
-const fs = require('fs');
 const path = require('path');
 const tf = require('@tensorflow/tfjs');
-const {replaceBatchNormalization} = require('tfjs-batchnorm-inference');
-
-/** model.json and its single weights shard, read from disk. */
-function readLayersModel(dir) {
-  const modelJSON = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
-  const [group] = modelJSON.weightsManifest;
-  const weights = fs.readFileSync(path.join(dir, group.paths[0]));
-  return tf.io.fromMemory({
-    modelTopology: modelJSON.modelTopology,
-    weightSpecs: group.weights,
-    weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
-  });
-}
+const {fileSystem, replaceBatchNormalization} = require('tfjs-batchnorm-inference');
 
 async function main() {
   await tf.setBackend('cpu');
   const dir = process.argv[2] || path.join(__dirname, 'data', 'converted_model');
-  const keras = await tf.loadLayersModel(readLayersModel(dir));
+  const keras = await tf.loadLayersModel(fileSystem(dir));   // a folder, or its model.json
 
-  const model = replaceBatchNormalization(keras);   // `keras` itself is left unchanged
+  const {model} = replaceBatchNormalization(keras);   // `keras` itself is left unchanged
   const count = (m, name) => m.layers.filter((l) => l.getClassName() === name).length;
   console.log(`layers: ${model.layers.map((l) => `${l.name}:${l.getClassName()}`).join(' ')}`);
 

@@ -10,8 +10,8 @@ import {batchNormInferenceConfig as webglConfig} from '../kernels/webgl/BatchNor
 import {batchNormInferenceConfig as wasmConfig} from '../kernels/wasm/BatchNormInference';
 import {batchNormInferenceConfig as webgpuConfig} from '../kernels/webgpu/BatchNormInference';
 import {batchNormInferenceGradConfig} from './ops/batch_norm_inference_grad';
-import {registerBatchNormInferenceLayer} from './layers/batch_norm_inference_layer';
-import {registerFusedLayers} from './layers/fused_register';
+import {registerBatchNormInferenceLayer} from './layers/batch_norm_inference/batch_norm_inference_layer';
+import {registerFusedLayers} from './layers/fused/fused_register';
 
 /** The kernel configs this package provides, one per backend. */
 export const kernelConfigs: KernelConfig[] = [cpuConfig, webglConfig, wasmConfig, webgpuConfig];

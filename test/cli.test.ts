@@ -115,6 +115,16 @@ describe('fold: the example model', () => {
     y.data.forEach((v: number, i: number) => expect(Math.abs(v - expected[i])).toBeLessThanOrEqual(1e-4 * max));
   });
 
+  it('reads the model.json of a folder given instead of the file', () => {
+    const out = path.join(tmp, 'from_folder');
+    const r = run('fold', EXAMPLE, out);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout.split('\n')[0]).toBe(`${TOOL} fold: ${EXAMPLE} -> ${out}`);
+    expect(r.stdout).toContain('batch norms folded: 3');
+    expect(fs.readdirSync(out).sort()).toEqual(['group1-shard1of1.bin', 'model.json']);
+  });
+
   it('reads every shard of a model split in several weight files', () => {
     const dir = exampleCopy('sharded');
     const json = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
@@ -138,9 +148,12 @@ describe('fold: errors', () => {
                   `${TOOL}: cannot read the model file ${missing}: no such file`, path.join(tmp, 'e1'));
   });
 
-  it('a directory instead of model.json', () => {
-    expectFailure(['fold', EXAMPLE, path.join(tmp, 'e2')],
-                  `${TOOL}: cannot read the model file ${EXAMPLE}: it is a directory`, path.join(tmp, 'e2'));
+  it('a folder without model.json', () => {
+    const dir = path.join(tmp, 'empty_folder');
+    fs.mkdirSync(dir);
+    expectFailure(['fold', dir, path.join(tmp, 'e2')],
+                  `${TOOL}: cannot read the model file ${path.join(dir, 'model.json')}: no such file`,
+                  path.join(tmp, 'e2'));
   });
 
   it('bad JSON', () => {
@@ -167,8 +180,8 @@ describe('fold: errors', () => {
     const size = fs.statSync(bin).size;
     fs.truncateSync(bin, size - 4);
     expectFailure(['fold', path.join(dir, 'model.json'), path.join(tmp, 'e5')],
-                  `${TOOL}: the weight files of ${path.join(dir, 'model.json')} hold ${size - 4} bytes, but ` +
-                      `its weightsManifest describes ${size} bytes: the weights do not match the model`,
+                  `${TOOL}: the weight file ${bin} of ${path.join(dir, 'model.json')} holds ${size - 4} bytes, ` +
+                      `but its weightsManifest describes ${size} bytes: the weights do not match the model`,
                   path.join(tmp, 'e5'));
   });
 
@@ -212,8 +225,20 @@ describe('fold: errors', () => {
       expect(r.stderr.split('\n')[0]).toBe(`${TOOL}: ${message}`);
       expect(r.stderr).toContain(`usage: ${TOOL} fold <model.json> <out-dir> [--stock-layers-only]`);
     }
-    const help = run('--help');
-    expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/^usage: /);
+    for (const args of [['--help'], ['help'], ['-h'], ['fold', '--help']]) {
+      const help = run(...args);
+      expect(help.code).toBe(0);
+      expect(help.stderr).toBe('');
+      expect(help.stdout).toMatch(new RegExp(`^usage: ${TOOL} fold <model.json> <out-dir> \\[--stock-layers-only\\]\n` +
+                                             ` +${TOOL} help \\| --help \\| --version\n`));
+    }
+  });
+
+  it('--version prints the package version', () => {
+    const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+    for (const args of [['--version'], ['-v']]) {
+      const r = run(...args);
+      expect(r).toEqual({code: 0, stdout: `${pkg.version}\n`, stderr: ''});
+    }
   });
 });

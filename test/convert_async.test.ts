@@ -60,8 +60,8 @@ describe('the async model tools give what the synchronous ones give', () => {
           sync.model.dispose();
           async.model.dispose();
         }
-        const sync = replaceBatchNormalization(model);
-        const async = await replaceBatchNormalizationAsync(model);
+        const sync = replaceBatchNormalization(model).model;
+        const async = (await replaceBatchNormalizationAsync(model)).model;
         expect(weightValues(async)).toEqual(weightValues(sync));
         sync.dispose();
         async.dispose();
@@ -101,7 +101,7 @@ describe('the async model tools give what the synchronous ones give', () => {
       const good = tf.tensor1d([1, 2]);
       bn.setWeights([gamma, beta, mean, good]);
       good.dispose();
-      replaceBatchNormalization(model).dispose();
+      replaceBatchNormalization(model).model.dispose();
     });
     model.dispose();
   });
@@ -125,7 +125,7 @@ describe(`on a backend named '${FAKE_WEBGPU}' (no dependable synchronous read)`,
   it('the synchronous tools refuse and name the async one; the async ones fold and replace', async () => {
     const before = tf.memory().numTensors;
     const model = randomizeWeights(tf, resNetBlocks(tf, {size: 8, width: 4}), 6);
-    const expected = {fold: foldBatchNormalization(model).model, replace: replaceBatchNormalization(model)};
+    const expected = {fold: foldBatchNormalization(model).model, replace: replaceBatchNormalization(model).model};
     await tf.setBackend(FAKE_WEBGPU);
     await expectNoLeaks(() => {
       for (const [tool, run] of [['foldBatchNormalization', () => foldBatchNormalization(model)],
@@ -137,7 +137,7 @@ describe(`on a backend named '${FAKE_WEBGPU}' (no dependable synchronous read)`,
       }
     });
     const folded = (await foldBatchNormalizationAsync(model)).model;
-    const replaced = await replaceBatchNormalizationAsync(model);
+    const replaced = (await replaceBatchNormalizationAsync(model)).model;
     await tf.setBackend('cpu');
     expect(weightValues(folded)).toEqual(weightValues(expected.fold));
     expect(weightValues(replaced)).toEqual(weightValues(expected.replace));

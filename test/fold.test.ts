@@ -312,7 +312,7 @@ describe('foldBatchNormalization: nested models and wrappers', () => {
 describe('foldBatchNormalization: what must not fold', () => {
   /** Folds; expects no fold, the BN as BatchNormInference (or unchanged with stockLayersOnly), and `reason`. */
   function expectLeft(m: tf.LayersModel, name: string, reason: string) {
-    const exact = replaceBatchNormalization(m);  // stock BatchNormalization is wrong off the last axis on cpu
+    const exact = replaceBatchNormalization(m).model;  // stock BatchNormalization is wrong off the last axis on cpu
     const {model: folded, report} = foldAndCompare(m, undefined, exact);
     exact.dispose();
     expect(report.left).toContainEqual({name, className: 'BatchNormInference', reason});

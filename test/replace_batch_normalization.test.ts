@@ -107,7 +107,8 @@ describe('replaceBatchNormalization', () => {
     });
     setStatistics(model);
     const start = tf.memory().numTensors;
-    const copy = replaceBatchNormalization(model);
+    const {model: copy, report} = replaceBatchNormalization(model);
+    expect(report).toEqual({replaced: [{name: 'bn', axis: -1, epsilon: 1e-3}]});
     expect(copy).toBeInstanceOf(tf.Sequential);
     expect(copy.layers.map((l) => l.getClassName())).toEqual(['Conv2D', 'BatchNormInference', 'ReLU']);
     expectReplaced(model, copy);
@@ -145,9 +146,12 @@ describe('replaceBatchNormalization', () => {
     const model = tf.model({inputs: input, outputs: out as tf.SymbolicTensor});
     setStatistics(model);
 
-    const copy = replaceBatchNormalization(model);
+    const {model: copy, report} = replaceBatchNormalization(model);
     expectReplaced(model, copy);
     expect(bnLayers(copy).map((l) => l.name)).toEqual(['td_bn', 'inner_bn', 'deep_bn', 'top_bn']);
+    // The report lists every replaced layer, nested ones included (config order).
+    expect(report.replaced.map((r) => r.name).sort()).toEqual(['deep_bn', 'inner_bn', 'td_bn', 'top_bn']);
+    expect(report.replaced.find((r) => r.name === 'deep_bn')).toEqual({name: 'deep_bn', axis: -1, epsilon: 1e-5});
     expect(copy.getLayer('inner_seq')).toBeInstanceOf(tf.Sequential);
     const x = randomTensor([4, 3, 5], 4, -2, 2);
     expectSamePredictions(model, copy, x);
@@ -167,7 +171,7 @@ describe('replaceBatchNormalization', () => {
       ],
     });
     setStatistics(model);
-    const copy = replaceBatchNormalization(model);
+    const copy = replaceBatchNormalization(model).model;
     expectReplaced(model, copy);
     const bidi = copy.getLayer('bidi').getWeights();
     model.getLayer('bidi').getWeights().forEach((w, i) => expect(bidi[i].dataSync()).toEqual(w.dataSync()));
@@ -189,7 +193,7 @@ describe('replaceBatchNormalization', () => {
       ],
     });
     setStatistics(model);
-    const copy = replaceBatchNormalization(model);
+    const copy = replaceBatchNormalization(model).model;
     expectReplaced(model, copy);  // checks gamma = ones, beta = zeros where absent
     const noCenter = copy.getLayer('no_center') as BatchNormInferenceLayer;
     expect(noCenter.Offset).toEqual(new Float32Array(5));
@@ -219,7 +223,7 @@ describe('replaceBatchNormalization', () => {
         tf.layers.dense({units: 3, name: 'head'}).apply(frozenBase.apply(input) as tf.SymbolicTensor) as tf.SymbolicTensor);
     const model = tf.model({inputs: input, outputs: out as tf.SymbolicTensor});
     setStatistics(model);
-    const copy = replaceBatchNormalization(model);
+    const copy = replaceBatchNormalization(model).model;
     expect(copy.getLayer('frozen_bn').trainable).toBe(false);
     expect(copy.getLayer('base').trainable).toBe(false);
     const names = (m: tf.LayersModel) => m.trainableWeights.map((w) => w.originalName).sort();
@@ -246,7 +250,7 @@ describe('replaceBatchNormalization', () => {
       layers: [tf.layers.dense({inputShape: [3], units: 4}), tf.layers.batchNormalization({name: 'bn'})],
     });
     setStatistics(model);
-    const copy = replaceBatchNormalization(model);
+    const copy = replaceBatchNormalization(model).model;
     const bn = copy.getLayer('bn') as BatchNormInferenceLayer;
     const [mean, variance, scale] = [bn.TrainedMean, bn.TrainedVariance, bn.Scale];
     bn.freezeStatistics = true;  // by default fit() updates them, as Keras (test/training.test.ts)
@@ -269,7 +273,7 @@ describe('replaceBatchNormalization', () => {
       tf.tensor1d([1, 2, -1, 0.5]), tf.tensor1d([0, 1, 0, -1]), tf.tensor1d([0.5, -0.5, 1, 0]),
       tf.tensor1d([0, subnormal, 0, 2]),
     ]);
-    const copy = replaceBatchNormalization(model);
+    const copy = replaceBatchNormalization(model).model;
     const bn = copy.getLayer('bn') as BatchNormInferenceLayer;
     expect(bn.TrainedVariance[1]).toBe(Math.fround(subnormal));
     expect(bn.TrainedVariance[1]).toBeGreaterThan(0);
@@ -290,7 +294,7 @@ describe('replaceBatchNormalization', () => {
     const out = tf.layers.batchNormalization({axis: 1, name: 'bn'}).apply(convOut) as tf.SymbolicTensor;
     const model = tf.model({inputs: input, outputs: out});
     setStatistics(model);
-    const copy = replaceBatchNormalization(model);
+    const copy = replaceBatchNormalization(model).model;
     expectReplaced(model, copy);
     const probe = tf.model({inputs: copy.inputs, outputs: [copy.outputs[0], copy.getLayer('conv').output as tf.SymbolicTensor]});
     const x = randomTensor([2, 2, 5, 5], 11, -2, 2);
@@ -309,7 +313,7 @@ describe('replaceBatchNormalization', () => {
     const out = tf.layers.batchNormalization({name: 'bn'}).apply(convOut) as tf.SymbolicTensor;
     const model = tf.model({inputs: input, outputs: out});
     setStatistics(model);
-    const copy = replaceBatchNormalization(model);
+    const copy = replaceBatchNormalization(model).model;
     expectReplaced(model, copy);
     const probe = tf.model({inputs: copy.inputs, outputs: [copy.outputs[0], copy.getLayer('conv').output as tf.SymbolicTensor]});
     const x = randomTensor([2, 3, 4, 4, 2], 12, -2, 2);
@@ -323,7 +327,7 @@ describe('replaceBatchNormalization', () => {
 
   it('a model without BatchNormalization comes back as an equivalent copy', () => {
     const model = tf.sequential({layers: [tf.layers.dense({inputShape: [3], units: 2})]});
-    const copy = replaceBatchNormalization(model);
+    const copy = replaceBatchNormalization(model).model;
     expect(copy).not.toBe(model);
     const x = randomTensor([2, 3], 13);
     expectSamePredictions(model, copy, x);
@@ -339,7 +343,7 @@ describe('replaceBatchNormalization', () => {
     setStatistics(model);
     const x = randomTensor([5, 3], 14);
     const expected = model.predict(x) as tf.Tensor;
-    const copy = replaceBatchNormalization(model);
+    const copy = replaceBatchNormalization(model).model;
     model.dispose();
     const y = copy.predict(x) as tf.Tensor;
     expect(closeMismatches(y, expected, TOLERANCE)).toEqual([]);
@@ -396,7 +400,7 @@ describe('converted model files', () => {
     setListAxis(dir, 'bn');
     const loaded = await tf.loadLayersModel(fileSystemIO(dir));
     expect(loaded.getLayer('bn').getConfig().axis).toEqual([3]);
-    const copy = replaceBatchNormalization(loaded);
+    const copy = replaceBatchNormalization(loaded).model;
     expectReplaced(loaded, copy);
     expect((copy.getLayer('bn') as BatchNormInferenceLayer).axis).toBe(3);
     const x = randomTensor([2, 5, 5, 2], 15, -2, 2);
@@ -422,7 +426,7 @@ describe('converted model files', () => {
     expect(loaded.getLayer('bn').getWeights()[2].dataSync()).not.toEqual(original);
     expect((loaded.getLayer('bn').getWeights()[3].dataSync())[0]).toBe(0);  // zero stays zero
     // ... and the conversion keeps exactly those values.
-    const copy = replaceBatchNormalization(loaded);
+    const copy = replaceBatchNormalization(loaded).model;
     expectReplaced(loaded, copy);
     expect(copy.getLayer('bn_dense').trainable).toBe(false);
     const x = randomTensor([2, 5, 5, 2], 16, -2, 2);
@@ -436,7 +440,7 @@ describe('converted model files', () => {
 
 describe('error messages', () => {
   const E = 'Error in replaceBatchNormalization';
-  const loose = replaceBatchNormalization as (model: unknown) => tf.LayersModel;
+  const loose = replaceBatchNormalization as (model: unknown) => unknown;
 
   it('not a LayersModel', () => {
     expectThrowsWithoutLeak(() => loose(42),

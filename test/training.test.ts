@@ -148,7 +148,7 @@ describe("against tfjs-layers' BatchNormalization in training (decay = 1 - momen
       ],
     });
     const keras = build();
-    const copy = replaceBatchNormalization(keras);
+    const copy = replaceBatchNormalization(keras).model;
     const bn = copy.getLayer('bn') as BatchNormInferenceLayer;
     expect(bn.training.meanDecay).toBeCloseTo(0.1, 12);
     for (const m of [keras, copy]) m.compile({optimizer: tf.train.sgd(0.05), loss: 'meanSquaredError'});
@@ -281,7 +281,7 @@ describe('learn-rate factors, L2 penalty, frozen layers', () => {
       layers: [tf.layers.dense({inputShape: [3], units: 2}), tf.layers.batchNormalization({name: 'bn'})],
     });
     keras.getLayer('bn').setWeights([tf.ones([2]), tf.zeros([2]), tf.tensor1d([1, -1]), tf.tensor1d([2, 3])]);
-    const copy = replaceBatchNormalization(keras);
+    const copy = replaceBatchNormalization(keras).model;
     const bn = copy.getLayer('bn') as BatchNormInferenceLayer;
     bn.freezeStatistics = true;
     expect(bn.getConfig().freezeStatistics).toBe(true);

@@ -16,7 +16,7 @@ import * as core from '../kernels/shared/simd/batch_norm_core';
 import * as rounded from '../kernels/shared/rounded_batch_norm';
 import {batchNormInference as wasmKernel, MAX_TABLE_BYTES} from '../kernels/wasm/BatchNormInference';
 import {batchNormInference} from '../src';
-import {BatchNormInferenceAttrs} from '../src/kernel_names';
+import {BatchNormInferenceAttrs} from '../kernels/kernel_names';
 import {prng} from './helpers/cases';
 import {exactBatchNorm, firstBitDifference} from './helpers/exact';
 import {expectNoLeaks} from './helpers/leaks';

@@ -60,7 +60,7 @@ async function runInPage(): Promise<PageResult> {
   }
   const folded = await tfbni.foldBatchNormalizationAsync(model);
   const foldStock = await tfbni.foldBatchNormalizationAsync(model, {stockLayersOnly: true});
-  const replaced = await tfbni.replaceBatchNormalizationAsync(model);
+  const replaced = (await tfbni.replaceBatchNormalizationAsync(model)).model;
   const x = tf.randomUniform([2, 32, 32, 3], -1, 1, 'float32', 11);
   const read = async (m: any) => {
     const y = m.predict(x);

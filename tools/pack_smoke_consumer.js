@@ -1,6 +1,6 @@
 /*
  * The consumer side of tools/pack_smoke.js: copied into a temporary project
- * where the packed tarball was added to a project that has one tfjs 4.x version, and run
+ * where the packed tarball is installed beside one tfjs 4.x version, and run
  * there with Node. Uses the package only by its name, as a user would, on the
  * cpu backend: the op, the layer in a model, save/load through an in-memory
  * IO handler, replaceBatchNormalization, the ESM entry and the browser bundle
@@ -72,10 +72,7 @@ async function main() {
   const keras = tf.sequential({layers: [tf.layers.batchNormalization({inputShape: [2], epsilon: 1})]});
   keras.layers[0].setWeights([tf.tensor1d([2, 1]), tf.tensor1d([0, 1]), tf.tensor1d([1, 2]),
                               tf.tensor1d([3, 0])]);
-  // The model tools return {model, report}; before that change replaceBatchNormalization
-  // returned the model itself (drop this fallback once both branches are merged).
-  const replaced = tfbni.replaceBatchNormalization(keras);
-  const converted = replaced.model || replaced;
+  const converted = tfbni.replaceBatchNormalization(keras).model;
   check(converted.layers[0].getClassName() === 'BatchNormInference', 'converted layer class');
   const convertedOut = Array.from(converted.predict(x).dataSync());
   check(convertedOut.every((v, i) => Math.abs(v - want[i]) < 1e-6), `converted gave [${convertedOut}]`);

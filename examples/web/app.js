@@ -148,7 +148,7 @@
 
   async function convertedModelDemo() {
     const keras = await tf.loadLayersModel('/examples/data/converted_model/model.json');
-    const model = tfbni.replaceBatchNormalization(keras);
+    const {model} = tfbni.replaceBatchNormalization(keras);
     const replaced = model.layers.filter((l) => l.getClassName() === 'BatchNormInference').length;
     const shape = [3, ...keras.inputs[0].shape.slice(1)];
     const x = tf.tensor(values(shape.reduce((a, b) => a * b, 1), 2), shape);

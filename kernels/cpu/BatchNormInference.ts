@@ -20,7 +20,7 @@
 import {env, KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 import type {MathBackendCPU} from '@tensorflow/tfjs-backend-cpu';
 
-import {BatchNormInference, BatchNormInferenceAttrs, BatchNormInferenceInputs} from '../../src/kernel_names';
+import {BatchNormInference, BatchNormInferenceAttrs, BatchNormInferenceInputs} from '../kernel_names';
 import {channelBlocks} from '../shared/channel_params';
 import {checkKernelInputs} from '../shared/check_inputs';
 import {cachedTerms} from '../shared/channel_terms_cache';

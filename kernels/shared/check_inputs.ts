@@ -7,8 +7,8 @@
  */
 import {TensorInfo} from '@tensorflow/tfjs-core';
 
-import {BATCH_NORM_INFERENCE_INPUT_NAMES, BatchNormInference, BatchNormInferenceAttrs, BatchNormInferenceInputs, missingInputs} from '../../src/kernel_names';
-import {checkChannelInput, checkDtype, checkEpsilon, checkX, normalizeAxis} from '../../src/util/checks';
+import {BATCH_NORM_INFERENCE_INPUT_NAMES, BatchNormInference, BatchNormInferenceAttrs, BatchNormInferenceInputs, missingInputs} from '../kernel_names';
+import {checkChannelInput, checkDtype, checkEpsilon, checkX, normalizeAxis} from './checks';
 
 /** What a kernel works with once its inputs are checked. */
 export interface CheckedKernelInputs {

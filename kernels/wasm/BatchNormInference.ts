@@ -32,7 +32,7 @@
 import {KernelConfig, KernelFunc, TensorInfo} from '@tensorflow/tfjs-core';
 import type {BackendWasm} from '@tensorflow/tfjs-backend-wasm';
 
-import {BatchNormInference, BatchNormInferenceAttrs, BatchNormInferenceInputs} from '../../src/kernel_names';
+import {BatchNormInference, BatchNormInferenceAttrs, BatchNormInferenceInputs} from '../kernel_names';
 import {channelBlocks} from '../shared/channel_params';
 import {checkKernelInputs} from '../shared/check_inputs';
 import {roundedBatchNorm} from '../shared/rounded_batch_norm';

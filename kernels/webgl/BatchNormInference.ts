@@ -16,8 +16,8 @@
 import {env, KernelConfig, KernelFunc, TensorInfo, util} from '@tensorflow/tfjs-core';
 import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 
-import {BatchNormInference, BatchNormInferenceAttrs, BatchNormInferenceInputs} from '../../src/kernel_names';
-import {fail} from '../../src/util/fail';
+import {BatchNormInference, BatchNormInferenceAttrs, BatchNormInferenceInputs} from '../kernel_names';
+import {fail} from '../shared/fail';
 import {checkKernelInputs} from '../shared/check_inputs';
 
 import {BatchNormInferencePackedProgram, BatchNormInferenceProgram} from './batch_norm_inference_gpu';

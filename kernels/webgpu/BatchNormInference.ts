@@ -25,7 +25,7 @@
 import {env, KernelConfig, KernelFunc, TensorInfo, util} from '@tensorflow/tfjs-core';
 import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 
-import {BatchNormInference, BatchNormInferenceAttrs, BatchNormInferenceInputs} from '../../src/kernel_names';
+import {BatchNormInference, BatchNormInferenceAttrs, BatchNormInferenceInputs} from '../kernel_names';
 import {channelBlocks} from '../shared/channel_params';
 import {checkKernelInputs} from '../shared/check_inputs';
 import {cachePerBackend} from '../shared/params_cache';

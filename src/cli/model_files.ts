@@ -1,128 +1,117 @@
 /**
- * The CLI's file IO: reads a tfjs layers model (model.json and every weight
- * shard it lists) into ModelArtifacts, and writes one back as model.json and
- * weight shards the stock tfjs loader reads, into a temporary directory next
- * to the destination that is renamed into place only when complete.
+ * The CLI's file IO, through the same functions as the public
+ * `fileSystem(path)` handler (src/io/model_folder.ts): reads a model.json
+ * (or a folder holding one) and its shards, and writes the result into a
+ * hidden folder that takes the output's place only when complete and only
+ * after the written model loads back (checkLoadsBack).
  */
-import {io} from '@tensorflow/tfjs-core';
-import * as fs from 'fs';
-import * as path from 'path';
+import {engine, io, Tensor, tensor, tidy} from '@tensorflow/tfjs-core';
+import {LayersModel, loadLayersModel} from '@tensorflow/tfjs-layers';
+
+import {fileSystem} from '../io/file_system';
+import {isGraphModelJSON, ModelFileError, ModelFiles, nodeModules, readModelFiles, writeModelFiles} from '../io/model_folder';
+import {escapeControls} from '../io/quote';
 
 /** Errors the CLI prints as one line (no stack): bad files, not bugs. */
 export class CliError extends Error {}
 
-/** The converter's shard size. */
-const SHARD_BYTES = 4 * 1024 * 1024;
-
-const BYTES_PER_ELEMENT: Record<string, number> = {
-  float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2, complex64: 8,
-};
-
-function read(file: string, what: string): Buffer {
+async function asCliError<T>(body: () => Promise<T>): Promise<T> {
   try {
-    return fs.readFileSync(file);
+    return await body();
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' :
-        code === 'EACCES' ? 'permission denied' : (e as Error).message;
-    throw new CliError(`cannot read ${what} ${file}: ${why}`);
+    if (e instanceof ModelFileError) throw new CliError(e.detail);
+    throw e;
   }
 }
 
-/** Bytes the manifest says a weight takes in the files. */
-function storedBytes(spec: io.WeightsManifestEntry): number {
-  const size = spec.shape.reduce((a, b) => a * b, 1);
-  const dtype = spec.quantization?.dtype ?? spec.dtype;
-  const bytes = BYTES_PER_ELEMENT[dtype];
-  if (bytes === undefined) throw new CliError(`weight '${spec.name}' has dtype '${dtype}', which this tool does not read`);
-  return size * bytes;
+/** model.json (or `input/model.json`) and its weights; CliError for anything a user can fix. */
+export function readModel(input: string): Promise<ModelFiles> {
+  return asCliError(async () => readModelFiles(await nodeModules(), input));
 }
 
-/** model.json and its weights; throws CliError for anything a user can fix. */
-export function readModel(modelJsonPath: string): {artifacts: io.ModelArtifacts, bytes: number} {
-  const text = read(modelJsonPath, 'the model file').toString('utf8');
-  let json: io.ModelJSON;
-  try {
-    json = JSON.parse(text) as io.ModelJSON;
-  } catch (e) {
-    throw new CliError(`${modelJsonPath} is not valid JSON (${(e as Error).message})`);
-  }
-  if (json === null || typeof json !== 'object' || json.modelTopology == null) {
-    throw new CliError(`${modelJsonPath} has no modelTopology: it is not a tfjs model.json`);
-  }
-  const topology = json.modelTopology as {node?: unknown, class_name?: unknown, model_config?: unknown};
-  if (json.format === 'graph-model' || Array.isArray(topology.node)) {
-    throw new CliError(`${modelJsonPath} is a GraphModel, which has no layers to fold; convert the ` +
-                       `Keras model with tensorflowjs_converter --output_format tfjs_layers_model`);
-  }
-  const manifest = json.weightsManifest ?? [];
-  const dir = path.dirname(path.resolve(modelJsonPath));
-  const buffers: ArrayBuffer[] = [];
-  let expected = 0;
-  let got = 0;
-  const specs: io.WeightsManifestEntry[] = [];
-  for (const group of manifest) {
-    for (const spec of group.weights) expected += storedBytes(spec);
-    specs.push(...group.weights);
-    for (const file of group.paths) {
-      const full = path.resolve(dir, file);
-      if (!full.startsWith(dir + path.sep)) {
-        throw new CliError(`the weight path ${JSON.stringify(file)} in ${modelJsonPath} points outside ${dir}`);
-      }
-      const data = read(full, 'the weight file');
-      got += data.byteLength;
-      buffers.push(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) as ArrayBuffer);
-    }
-  }
-  if (got !== expected) {
-    throw new CliError(`the weight files of ${modelJsonPath} hold ${got} bytes, but its weightsManifest ` +
-                       `describes ${expected} bytes: the weights do not match the model`);
-  }
-  const artifacts: io.ModelArtifacts = {
-    modelTopology: json.modelTopology,
-    format: json.format,
-    generatedBy: json.generatedBy,
-    convertedBy: json.convertedBy,
-    weightSpecs: specs,
-    weightData: io.CompositeArrayBuffer.join(buffers),
-  };
-  return {artifacts, bytes: Buffer.byteLength(text) + got};
+/** Whether model.json holds a GraphModel (tfjs-converter's format) rather than a layers model. */
+export function isGraphModel(artifacts: io.ModelArtifacts): boolean {
+  return isGraphModelJSON(artifacts);
 }
 
 /**
- * Writes `artifacts` into `outDir` (which must not exist, or be empty):
- * model.json and group1-shardNofM.bin files. Returns the bytes written.
+ * Writes `artifacts` into `outDir` (which must not exist, or be empty),
+ * after `verify` accepted the complete temporary folder. Returns the bytes written.
  */
-export function writeModel(outDir: string, artifacts: io.ModelArtifacts): number {
-  const target = path.resolve(outDir);
-  if (fs.existsSync(target) && (!fs.statSync(target).isDirectory() || fs.readdirSync(target).length > 0)) {
-    throw new CliError(`the output directory ${outDir} exists and is not empty; choose a new directory`);
-  }
-  const parent = path.dirname(target);
-  if (!fs.existsSync(parent)) throw new CliError(`the parent directory ${parent} does not exist`);
-  const temp = fs.mkdtempSync(path.join(parent, `.${path.basename(target)}.tmp-`));
+export function writeModel(outDir: string, artifacts: io.ModelArtifacts,
+                           verify?: (dir: string) => Promise<void>): Promise<number> {
+  return asCliError(async () => writeModelFiles(await nodeModules(), outDir, artifacts, {replace: false, verify}));
+}
+
+/** Deterministic values for an input of `shape` (whole numbers for int32 inputs). */
+function probe(shape: number[], dtype: string): Tensor {
+  const size = shape.reduce((a, b) => a * b, 1);
+  const values = Array.from({length: size}, (_, i) => (dtype === 'int32' ? i % 3 : Math.sin(i * 0.37 + 0.1)));
+  return tensor(values, shape, dtype === 'int32' ? 'int32' : 'float32');
+}
+
+/** Outputs of `model` for the probe inputs, or an Error. */
+function outputs(model: LayersModel, shapes: number[][], dtypes: string[]): Float32Array[]|Error {
   try {
-    const data = Buffer.from(io.CompositeArrayBuffer.join(artifacts.weightData ?? new ArrayBuffer(0)));
-    const count = Math.max(1, Math.ceil(data.byteLength / SHARD_BYTES));
-    const paths = Array.from({length: count}, (_, i) => `group1-shard${i + 1}of${count}.bin`);
-    paths.forEach((p, i) => fs.writeFileSync(path.join(temp, p),
-                                              data.subarray(i * SHARD_BYTES, (i + 1) * SHARD_BYTES)));
-    const modelJSON: io.ModelJSON = {
-      format: artifacts.format,
-      generatedBy: artifacts.generatedBy,
-      convertedBy: artifacts.convertedBy,
-      modelTopology: artifacts.modelTopology as object,
-      weightsManifest: [{paths, weights: artifacts.weightSpecs ?? []}],
-    };
-    const text = JSON.stringify(modelJSON);
-    fs.writeFileSync(path.join(temp, 'model.json'), text);
-    // mkdtemp makes the directory private (0700); give it the usual mode.
-    fs.chmodSync(temp, 0o777 & ~process.umask());
-    if (fs.existsSync(target)) fs.rmdirSync(target);  // empty: checked above
-    fs.renameSync(temp, target);
-    return Buffer.byteLength(text) + data.byteLength;
+    return tidy(() => {
+      const xs = shapes.map((s, i) => probe(s, dtypes[i]));
+      const y = model.predict(xs.length === 1 ? xs[0] : xs);
+      return (Array.isArray(y) ? y : [y]).map((t) => t.dataSync() as Float32Array);
+    });
   } catch (e) {
-    fs.rmSync(temp, {recursive: true, force: true});
-    throw e;
+    return e as Error;
+  }
+}
+
+function sameValues(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i]) && a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
+ * Loads the model written in `dir` with the stock tfjs-layers loader (through
+ * fileSystem) and checks it is `expected`: the same weights, bit for bit,
+ * and - where the inputs have fixed sizes - the same outputs for one probe
+ * batch. Anything the written file lost (a config field tfjs-layers'
+ * getConfig drops, a weight) shows here, before the output is reported.
+ */
+export async function checkLoadsBack(dir: string, expected: LayersModel, outDir: string): Promise<void> {
+  const problem = (what: string) => new CliError(
+      `the model written for ${escapeControls(outDir)} ${what}; nothing was written. This is a bug in ` +
+      `tfjs-batchnorm-inference: please report it with the model`);
+  let loaded: LayersModel;
+  const variables = new Set(Object.keys(engine().registeredVariables));
+  try {
+    loaded = await loadLayersModel(fileSystem(dir));
+  } catch (e) {
+    // A load that fails half way leaves the variables of the layers it built.
+    for (const [name, v] of Object.entries(engine().registeredVariables)) if (!variables.has(name)) v.dispose();
+    throw problem(`does not load back (${escapeControls((e as Error).message.split('\n')[0])})`);
+  }
+  try {
+    const want = expected.getWeights();
+    const got = loaded.getWeights();
+    if (got.length !== want.length) throw problem(`loads back with ${got.length} weights instead of ${want.length}`);
+    want.forEach((w, i) => {
+      if (!sameValues(w.dataSync(), got[i].dataSync()) || w.shape.join() !== got[i].shape.join()) {
+        throw problem(`loads back with different values for the weight ${i + 1}`);
+      }
+    });
+    const batch = expected.inputs.map((x) => x.shape.map((d, i) => (i === 0 && d === null ? 1 : d)));
+    if (batch.every((s) => s.every((d) => d !== null))) {
+      const shapes = batch as number[][];
+      const dtypes = expected.inputs.map((x) => x.dtype);
+      const want = outputs(expected, shapes, dtypes);
+      if (!(want instanceof Error)) {
+        const got = outputs(loaded, shapes, dtypes);
+        if (got instanceof Error) throw problem(`loads back but does not run (${escapeControls(got.message)})`);
+        if (got.length !== want.length || !got.every((g, i) => sameValues(g, want[i]))) {
+          throw problem('loads back but computes different outputs');
+        }
+      }
+    }
+  } finally {
+    loaded.dispose();
   }
 }

@@ -5,7 +5,7 @@
  */
 import {serialization} from '@tensorflow/tfjs-core';
 
-import {FusedActivationName} from '../layers/fused_common';
+import {FusedActivationName} from '../layers/fused/fused_common';
 
 type Config = serialization.ConfigDict;
 

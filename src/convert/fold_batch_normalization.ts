@@ -6,8 +6,8 @@
 import {Tensor} from '@tensorflow/tfjs-core';
 import {LayersModel, layers} from '@tensorflow/tfjs-layers';
 
-import {describeValue} from '../util/describe_value';
-import {fail} from '../util/fail';
+import {describeValue} from '../../kernels/shared/describe_value';
+import {fail} from '../../kernels/shared/fail';
 import {readValues, requireSyncReads, withPrefetchedValues} from '../util/read_values';
 import {Fold, planFolds} from './fold_plan';
 import {FoldReport} from './fold_report';
@@ -175,7 +175,7 @@ export function foldBatchNormalization(model: LayersModel, options?: FoldOptions
   }
   const stockLeft = plan.left.filter((l) => /BatchNormalization/.test(l.className));
   if (!stockLayersOnly && stockLeft.length > 0) {
-    const replaced = replaceBatchNormalization(copy);
+    const replaced = replaceBatchNormalization(copy).model;
     disposeModel(copy);
     copy = replaced;
   }

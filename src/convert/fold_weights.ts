@@ -9,7 +9,7 @@
  */
 import {Tensor, tensor} from '@tensorflow/tfjs-core';
 
-import {fail} from '../util/fail';
+import {fail} from '../../kernels/shared/fail';
 import {readValues} from '../util/read_values';
 
 const OP = 'foldBatchNormalization';

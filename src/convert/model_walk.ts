@@ -6,7 +6,7 @@
 import {serialization} from '@tensorflow/tfjs-core';
 import {LayersModel, LayerVariable} from '@tensorflow/tfjs-layers';
 
-import {fail} from '../util/fail';
+import {fail} from '../../kernels/shared/fail';
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;

@@ -16,11 +16,11 @@
 import {dispose, keep, slice, Tensor, tensor1d} from '@tensorflow/tfjs-core';
 import {layers, LayersModel} from '@tensorflow/tfjs-layers';
 
-import {BatchNormInferenceLayer} from '../layers/batch_norm_inference_layer';
-import {setInputProbe} from '../layers/input_probe';
+import {BatchNormInferenceLayer} from '../layers/batch_norm_inference/batch_norm_inference_layer';
+import {setInputProbe} from '../layers/batch_norm_inference/input_probe';
 import {ChannelMoments} from './channel_moments';
-import {describeValue} from '../util/describe_value';
-import {fail as failIn} from '../util/fail';
+import {describeValue} from '../../kernels/shared/describe_value';
+import {fail as failIn} from '../../kernels/shared/fail';
 
 const WHO = 'computePopulationStatistics';
 const fail = (message: string): never => failIn(WHO, message);

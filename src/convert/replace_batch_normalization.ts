@@ -6,10 +6,10 @@
 import {serialization, Tensor, tensor1d} from '@tensorflow/tfjs-core';
 import {LayersModel, layers, LayerVariable} from '@tensorflow/tfjs-layers';
 
-import {BatchNormInferenceLayer} from '../layers/batch_norm_inference_layer';
-import {checkEpsilon} from '../util/checks';
-import {describeValue, gotEnd} from '../util/describe_value';
-import {fail} from '../util/fail';
+import {BatchNormInferenceLayer} from '../layers/batch_norm_inference/batch_norm_inference_layer';
+import {checkEpsilon} from '../../kernels/shared/checks';
+import {describeValue, gotEnd} from '../../kernels/shared/describe_value';
+import {fail} from '../../kernels/shared/fail';
 import {requireSyncReads, withPrefetchedValues} from '../util/read_values';
 import {cloneConfig, isContainer, isPlainObject, rebuilderFor, shortName} from './model_walk';
 
@@ -41,6 +41,22 @@ function wrapsReplacement(from: Layer, to: Layer): boolean {
   const toInner = innerLayer(to);
   if (fromInner === undefined || toInner === undefined) return false;
   return fromInner.getClassName() !== toInner.getClassName() || wrapsReplacement(fromInner, toInner);
+}
+
+/** What {@link replaceBatchNormalization} did. */
+export interface ReplaceReport {
+  /**
+   * Each BatchNormalization replaced, in config order (nested models and
+   * wrappers included): its name (kept by the replacement), channel axis and
+   * epsilon.
+   */
+  replaced: Array<{name: string, axis: number, epsilon: number}>;
+}
+
+/** What {@link replaceBatchNormalization} returns: the new model and what was replaced. */
+export interface ReplaceResult {
+  model: LayersModel;
+  report: ReplaceReport;
 }
 
 /** The BatchNormInference config for a BatchNormalization config. */
@@ -77,17 +93,22 @@ function inferenceConfig(bn: Config): Config {
 
 /**
  * Rewrites, in place, every `{className: 'BatchNormalization', config}` of a
- * model config (nested models and wrappers included). Returns how many.
+ * model config (nested models and wrappers included), adding each to `replaced`.
  */
-function rewriteConfig(node: unknown): number {
-  if (Array.isArray(node)) return node.reduce((n: number, item) => n + rewriteConfig(item), 0);
-  if (!isPlainObject(node)) return 0;
-  if (node.className === BATCH_NORMALIZATION && isPlainObject(node.config)) {
-    node.className = BatchNormInferenceLayer.className;
-    node.config = inferenceConfig(node.config as Config);
-    return 1;
+function rewriteConfig(node: unknown, replaced: ReplaceReport['replaced']): void {
+  if (Array.isArray(node)) {
+    node.forEach((item) => rewriteConfig(item, replaced));
+    return;
   }
-  return Object.values(node).reduce((n: number, value) => n + rewriteConfig(value), 0);
+  if (!isPlainObject(node)) return;
+  if (node.className === BATCH_NORMALIZATION && isPlainObject(node.config)) {
+    const config = inferenceConfig(node.config as Config);
+    node.className = BatchNormInferenceLayer.className;
+    node.config = config;
+    replaced.push({name: String(config.name), axis: config.axis as number, epsilon: config.epsilon as number});
+    return;
+  }
+  Object.values(node).forEach((value) => rewriteConfig(value, replaced));
 }
 
 /** gamma, beta, moving_mean, moving_variance; ones/zeros where scale/center = false. */
@@ -158,10 +179,12 @@ function checkModel(model: unknown): asserts model is LayersModel {
 }
 
 /**
- * Returns a copy of `model` in which every tfjs-layers `BatchNormalization`
+ * Returns `{model, report}`: `model` is a copy of the input in which every tfjs-layers `BatchNormalization`
  * layer - in nested models (a Sequential inside a functional model, ...) and
  * wrappers (TimeDistributed) too - is a {@link BatchNormInferenceLayer} with
- * the same name, epsilon, axis and weights. The input model is not changed.
+ * the same name, epsilon, axis and weights; `report.replaced` lists them
+ * (name, axis, epsilon). The input model is not changed. The result has the
+ * shape {@link foldBatchNormalization} returns.
  *
  * - `axis` may be a number or a one-element list (older Keras converters).
  * - `scale: false` / `center: false` become gamma = ones / beta = zeros
@@ -180,20 +203,23 @@ function checkModel(model: unknown): asserts model is LayersModel {
  *
  * ```js
  * const keras = await tf.loadLayersModel('https://.../model.json');
- * const model = tfbni.replaceBatchNormalization(keras);
+ * const {model, report} = tfbni.replaceBatchNormalization(keras);
+ * console.log(report.replaced.map((r) => r.name));
  * model.predict(tf.ones([1, 224, 224, 3])).print();
  * ```
  *
  * @param model A `tf.LayersModel` (`tf.model()`, `tf.sequential()` or
  *     `tf.loadLayersModel()`).
- * @returns A new, equivalent model (synchronously).
+ * @returns `{model, report}` (synchronously): a new, equivalent model and
+ *     the list of layers replaced.
  */
-export function replaceBatchNormalization(model: LayersModel): LayersModel {
+export function replaceBatchNormalization(model: LayersModel): ReplaceResult {
   checkModel(model);
   requireSyncReads(OP);
   const rebuild = rebuilderFor(OP, model);
   const config = cloneConfig(model.getConfig());
-  rewriteConfig(config);
+  const replaced: ReplaceReport['replaced'] = [];
+  rewriteConfig(config, replaced);
   // fastWeightInit: skip the initializers, every weight is copied below.
   const copy = rebuild(config);
   try {
@@ -202,7 +228,7 @@ export function replaceBatchNormalization(model: LayersModel): LayersModel {
     copy.dispose();
     throw e;
   }
-  return copy;
+  return {model: copy, report: {replaced}};
 }
 
 /**
@@ -211,10 +237,10 @@ export function replaceBatchNormalization(model: LayersModel): LayersModel {
  * `await data()` first (to check them), then replaces. Works on every backend.
  *
  * ```js
- * const model = await tfbni.replaceBatchNormalizationAsync(keras);
+ * const {model, report} = await tfbni.replaceBatchNormalizationAsync(keras);
  * ```
  */
-export async function replaceBatchNormalizationAsync(model: LayersModel): Promise<LayersModel> {
+export async function replaceBatchNormalizationAsync(model: LayersModel): Promise<ReplaceResult> {
   checkModel(model);
   return withPrefetchedValues(model.weights.map((w) => w.read()), () => replaceBatchNormalization(model));
 }

@@ -3,11 +3,11 @@
  */
 import {engine, getBackend, getKernel, op, Rank, Tensor, TensorLike} from '@tensorflow/tfjs-core';
 
-import {BatchNormInference, BATCH_NORM_INFERENCE_INPUT_NAMES, BatchNormInferenceAttrs, BatchNormInferenceInputs} from '../kernel_names';
+import {BatchNormInference, BATCH_NORM_INFERENCE_INPUT_NAMES, BatchNormInferenceAttrs, BatchNormInferenceInputs} from '../../kernels/kernel_names';
 import {toFloatTensor} from '../util/args';
-import {checkChannelInput, checkEpsilon, checkX, normalizeAxis} from '../util/checks';
-import {describeValue} from '../util/describe_value';
-import {fail} from '../util/fail';
+import {checkChannelInput, checkEpsilon, checkX, normalizeAxis} from '../../kernels/shared/checks';
+import {describeValue} from '../../kernels/shared/describe_value';
+import {fail} from '../../kernels/shared/fail';
 import {batchNormInferenceFallback} from './batch_norm_inference_fallback';
 
 const OP = 'batchNormInference';

@@ -11,8 +11,8 @@
  */
 import {add, GradConfig, mul, neg, NamedAttrMap, reshape, rsqrt, scalar, sub, sum, Tensor} from '@tensorflow/tfjs-core';
 
-import {BatchNormInference, BatchNormInferenceAttrs} from '../kernel_names';
-import {axisIndex} from '../util/checks';
+import {BatchNormInference, BatchNormInferenceAttrs} from '../../kernels/kernel_names';
+import {axisIndex} from '../../kernels/shared/checks';
 
 export const batchNormInferenceGradConfig: GradConfig = {
   kernelName: BatchNormInference,

@@ -7,9 +7,9 @@
  */
 import {cast, engine, Tensor, tensor} from '@tensorflow/tfjs-core';
 
-import {checkDtype} from './checks';
-import {describeValue, gotEnd} from './describe_value';
-import {fail} from './fail';
+import {checkDtype} from '../../kernels/shared/checks';
+import {describeValue, gotEnd} from '../../kernels/shared/describe_value';
+import {fail} from '../../kernels/shared/fail';
 import {checkElementCount, flattenNested, isArrayLike, isBigIntArray} from './nested_array';
 
 /** What the converters accept, as the messages say it. */

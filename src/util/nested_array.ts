@@ -5,8 +5,8 @@
  * rectangular and every leaf a JS number, and names the path of the first bad
  * element (`x[0][1]`).
  */
-import {describeValue} from './describe_value';
-import {fail} from './fail';
+import {describeValue} from '../../kernels/shared/describe_value';
+import {fail} from '../../kernels/shared/fail';
 
 /**
  * The most elements a value may have: tensor sizes are int32 in tfjs, and a

@@ -11,7 +11,7 @@
  */
 import {getBackend, Tensor, TypedArray} from '@tensorflow/tfjs-core';
 
-import {fail} from './fail';
+import {fail} from '../../kernels/shared/fail';
 
 /** Values read ahead, by dataId (a variable assigned from a tensor shares its dataId). */
 let prefetched: Map<object, TypedArray>|null = null;

@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 
-import {axisIndex} from '../../src/util/checks';
+import {axisIndex} from '../../kernels/shared/checks';
 import {prng} from './cases';
 import {BatchNormData, compareWithReference, Mismatch, referenceBatchNorm} from './reference';
 

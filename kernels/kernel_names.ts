@@ -5,7 +5,7 @@
  */
 import {NamedAttrMap, NamedTensorInfoMap, TensorInfo} from '@tensorflow/tfjs-core';
 
-import {fail} from './util/fail';
+import {fail} from './shared/fail';
 
 /** Kernel name, as in OpenVINO's opset1 (`BatchNormInference-1`). */
 export const BatchNormInference = 'BatchNormInference';

@@ -7,7 +7,7 @@
 import {serialization, Tensor, Tensor4D, tidy} from '@tensorflow/tfjs-core';
 import {initializers, LayerVariable, layers, Shape} from '@tensorflow/tfjs-layers';
 
-import {fail} from '../util/fail';
+import {fail} from '../../../kernels/shared/fail';
 import {cpuBiasActivation, useCpuEpilogue} from './fused_cpu_epilogue';
 import {argsFromConfig, baseArgs, checkActivation, checkChannelsLast, checkKeys, checkPadding, convOutputLength, FusedActivationName, FusedLayerArgs, pair} from './fused_common';
 

@@ -10,8 +10,8 @@
 import {InputSpec, layers, Shape, SymbolicTensor} from '@tensorflow/tfjs-layers';
 import {cast, serialization, Tensor, tidy} from '@tensorflow/tfjs-core';
 
-import {batchNormInference} from '../ops/batch_norm_inference';
-import {fail} from '../util/fail';
+import {batchNormInference} from '../../ops/batch_norm_inference';
+import {fail} from '../../../kernels/shared/fail';
 import {normalizeWithBatchStatistics} from './batch_norm_training';
 import {inputProbeOf} from './input_probe';
 import {channelsOfInput, exactlyOneShape} from './input_shape';

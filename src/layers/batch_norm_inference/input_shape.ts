@@ -6,7 +6,7 @@
  */
 import {Shape} from '@tensorflow/tfjs-layers';
 
-import {fail} from '../util/fail';
+import {fail} from '../../../kernels/shared/fail';
 import {layerWho, shapeText, Statistic} from './channel_values';
 
 /** What the checks need to know of the layer. */

@@ -6,7 +6,7 @@
 import {fused, matMul, reshape, serialization, Tensor, Tensor2D, tidy} from '@tensorflow/tfjs-core';
 import {initializers, LayerVariable, layers, Shape} from '@tensorflow/tfjs-layers';
 
-import {fail} from '../util/fail';
+import {fail} from '../../../kernels/shared/fail';
 import {cpuBiasActivation, useCpuEpilogue} from './fused_cpu_epilogue';
 import {argsFromConfig, baseArgs, checkActivation, checkKeys, FusedActivationName, FusedLayerArgs, positiveInteger} from './fused_common';
 

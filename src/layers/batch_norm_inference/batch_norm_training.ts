@@ -18,7 +18,7 @@
  */
 import {add, customGrad, GradSaveFunc, mul, moments, Scalar, scalar, sum, square, Tensor} from '@tensorflow/tfjs-core';
 
-import {batchNormInference} from '../ops/batch_norm_inference';
+import {batchNormInference} from '../../ops/batch_norm_inference';
 
 /** MATLAB's default MeanDecay and VarianceDecay. */
 export const DEFAULT_DECAY = 0.1;

@@ -8,10 +8,10 @@
 import {LayerVariable} from '@tensorflow/tfjs-layers';
 import {Tensor} from '@tensorflow/tfjs-core';
 
-import {describeValue} from '../util/describe_value';
-import {fail} from '../util/fail';
-import {flattenNested, isArrayLike} from '../util/nested_array';
-import {canReadValues, readValues} from '../util/read_values';
+import {describeValue} from '../../../kernels/shared/describe_value';
+import {fail} from '../../../kernels/shared/fail';
+import {flattenNested, isArrayLike} from '../../util/nested_array';
+import {canReadValues, readValues} from '../../util/read_values';
 
 /** The four statistics in weight order, with their weight and property names. */
 export const STATISTICS = [

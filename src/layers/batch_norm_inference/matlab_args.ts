@@ -7,8 +7,8 @@
 import {layers, LayerVariable} from '@tensorflow/tfjs-layers';
 import {Tensor, TensorLike} from '@tensorflow/tfjs-core';
 
-import {describeValue} from '../util/describe_value';
-import {fail} from '../util/fail';
+import {describeValue} from '../../../kernels/shared/describe_value';
+import {fail} from '../../../kernels/shared/fail';
 import {layerWho, ORDER, readChannelValues, Statistic} from './channel_values';
 import {BatchNormTrainingArgs, parseTrainingArgs, TRAINING_PROPERTIES, TrainingOptions} from './training_args';
 

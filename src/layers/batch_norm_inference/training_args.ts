@@ -8,9 +8,9 @@
 import {initializers} from '@tensorflow/tfjs-layers';
 import {serialization, Tensor, TensorLike, tensor1d} from '@tensorflow/tfjs-core';
 
-import {describeValue} from '../util/describe_value';
-import {fail} from '../util/fail';
-import {flattenNested, isArrayLike} from '../util/nested_array';
+import {describeValue} from '../../../kernels/shared/describe_value';
+import {fail} from '../../../kernels/shared/fail';
+import {flattenNested, isArrayLike} from '../../util/nested_array';
 import {DEFAULT_DECAY, DEFAULT_L2_REGULARIZATION} from './batch_norm_training';
 
 /** A tfjs-layers initializer (`tf.initializers.*()`): not exported by name from tfjs-layers. */

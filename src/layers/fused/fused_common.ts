@@ -5,8 +5,8 @@
  */
 import {serialization} from '@tensorflow/tfjs-core';
 
-import {describeValue} from '../util/describe_value';
-import {fail} from '../util/fail';
+import {describeValue} from '../../../kernels/shared/describe_value';
+import {fail} from '../../../kernels/shared/fail';
 
 /**
  * Activations that tf.fused.conv2d / depthwiseConv2d / matMul apply inside
