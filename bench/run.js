@@ -108,6 +108,7 @@ async function main() {
     }
     console.log(`(${bench.name}: ${((Date.now() - started) / 1000).toFixed(0)} s)`);
   }
+  if (args.json) fs.mkdirSync(path.dirname(path.resolve(args.json)), {recursive: true});
   if (args.json) fs.writeFileSync(args.json, JSON.stringify(results, null, 2) + '\n');
   if (args.chart) {
     fs.writeFileSync(args.chart, renderChart(chartPanels(results)));

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /*
  * Runs every example (examples/*.js), each in its own Node process, with a
- * header each; exits non-zero if any fails.
+ * header each; exits non-zero if any fails. tfjs prints its Node banner
+ * ("Hi, looks like you are running TensorFlow.js in Node.js ...") once per
+ * process; it is shown for the first example only.
  *
  *   npm run examples                         (builds first)
  *   node examples/run-all.js [name ...]      (e.g. op_directly sequential_model)
@@ -14,6 +16,8 @@ const path = require('path');
 const ROOT = path.resolve(__dirname, '..');
 // The basics first, then any other example (fold_model, train_model, ...) by name.
 const FIRST = ['op_directly', 'sequential_model', 'load_converted_model'];
+/** tfjs-backend-cpu's first-use banner, as it writes it to stderr (console.warn). */
+const BANNER = /\n?=+\nHi, looks like you are running TensorFlow\.js in Node\.js[^\n]*\n=+\n?/g;
 
 function allExamples() {
   const names = fs.readdirSync(__dirname).filter((f) => f.endsWith('.js') && f !== 'run-all.js')
@@ -37,11 +41,17 @@ function main() {
   }
   const selected = wanted.length > 0 ? wanted : examples;
   const failed = [];
+  let bannerShown = false;
   selected.forEach((name, i) => {
     const script = path.join('examples', `${name}.js`);
     console.log(`\n${'='.repeat(78)}\n[${i + 1}/${selected.length}] node ${script}\n${'='.repeat(78)}`);
     const started = Date.now();
-    const result = spawnSync(process.execPath, [script], {cwd: ROOT, stdio: 'inherit'});
+    const result = spawnSync(process.execPath, [script], {cwd: ROOT, stdio: ['inherit', 'inherit', 'pipe']});
+    let stderr = result.stderr ? result.stderr.toString() : '';
+    if (bannerShown) stderr = stderr.replace(BANNER, '');
+    bannerShown = bannerShown || BANNER.test(stderr);
+    BANNER.lastIndex = 0;
+    process.stderr.write(stderr);
     const how = result.error ? result.error.message :
         result.signal ? `signal ${result.signal}` : `exit code ${result.status}`;
     if (result.status !== 0) failed.push(name);

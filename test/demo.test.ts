@@ -3,7 +3,10 @@
  * must finish on the webgl backend without errors, show the layer and the
  * converted model agreeing with the cpu backend, fold two models (agreeing
  * with the originals, times shown), and chart the speed-up
- * over tf.batchNorm with a 1x line and an explanation. The page is opened
+ * over tf.batchNorm with a 1x line and an explanation. Sections appear as
+ * they finish (section 1 while the rest still runs), a progress line shows
+ * while the fold timing runs, and a ratio whose spread across repetitions
+ * exceeds its distance from 1.0 says "within noise". The page is opened
  * with ?quick (the bench shapes up to 1M elements): the
  * larger shapes take minutes on a software GPU. A screenshot is saved to
  * test/artifacts/demo.png (gitignored). Speed is shown, never asserted.
@@ -24,8 +27,10 @@ interface DemoResults {
   layer?: {values: number[], x: number[], diff: number, tolerance: number};
   model?: {replaced: number, diff: number, tolerance: number};
   fold?: Array<{model: string, layersBefore: number, layersAfter: number, folded: number, fused: number,
-                left: number, beforeMs: number, afterMs: number, speedup: number, diff: number}>;
-  bench?: {rows: Array<{shape: number[], axis: number, speedup: number}>, repeats: number, renderer: string};
+                left: number, beforeMs: number, afterMs: number, speedup: number, diff: number,
+                speedupRange: [number, number], noisy: boolean}>;
+  bench?: {rows: Array<{shape: number[], axis: number, speedup: number, speedupRange: [number, number],
+                        noisy: boolean}>, repeats: number, renderer: string};
 }
 
 const text = (page: Page, selector: string) => page.locator(selector).innerText();
@@ -36,6 +41,8 @@ describeInBrowser('browser demo (examples/web/index.html)', () => {
   let status: string|undefined;
   let results: DemoResults|undefined;
   let pageErrors: string[] = [];
+  let statusWhenSection1Shown: string|undefined;
+  let foldProgressSeen = '';
 
   function part<K extends 'layer'|'model'|'fold'|'bench'>(key: K): NonNullable<DemoResults[K]> {
     const value = results?.[key];
@@ -50,6 +57,12 @@ describeInBrowser('browser demo (examples/web/index.html)', () => {
     session = await startBrowser();
     page = await session.open('/?quick');
     await page.setViewportSize({width: 1000, height: 900});
+    await page.waitForSelector('#layer-table', {timeout: DEMO_TIMEOUT_MS});
+    statusWhenSection1Shown = await page.evaluate(() => document.body.dataset.status);
+    foldProgressSeen = await page.waitForFunction(() => {
+      const line = document.getElementById('fold-progress')?.textContent ?? '';
+      return /timing/.test(line) ? line : ['done', 'error'].includes(document.body.dataset.status ?? '') && '(none)';
+    }, null, {timeout: DEMO_TIMEOUT_MS}).then((h) => h.jsonValue() as Promise<string>);
     await page.waitForFunction(
         () => ['done', 'error'].includes(document.body.dataset.status ?? ''), null, {timeout: DEMO_TIMEOUT_MS});
     status = await page.evaluate(() => document.body.dataset.status);
@@ -118,6 +131,26 @@ describeInBrowser('browser demo (examples/web/index.html)', () => {
     expect(meaning).toMatch(/faster on/);
     expect(meaning).toContain('dispatch-bound');
     if (/swiftshader/i.test(bench.renderer)) expect(meaning).toContain('in software');
+  });
+
+  it('shows each section as it finishes, and a progress line while timing', async () => {
+    expect(statusWhenSection1Shown).toBe('running');
+    expect(foldProgressSeen).toMatch(/^timing .*run \d+ of \d+/);
+    expect(await text(page, '#fold-progress')).toBe('');
+  });
+
+  it('says "within noise" exactly where a ratio\'s spread exceeds its distance from 1.0', async () => {
+    const rows = [...part('fold').map((r) => ({...r, table: '#fold-table'})),
+                  ...part('bench').rows.map((r) => ({...r, table: '#bench-table'}))];
+    const cells = [...await page.locator('#fold-table tbody tr td:nth-child(8)').allInnerTexts(),
+                   ...await page.locator('#bench-table tbody tr td:nth-child(7)').allInnerTexts()];
+    expect(cells).toHaveLength(rows.length);
+    rows.forEach((r, i) => {
+      const [lo, hi] = r.speedupRange;
+      expect(lo).toBeLessThanOrEqual(hi);
+      expect({row: i, noisy: r.noisy}).toEqual({row: i, noisy: (hi - lo) / 2 > Math.abs(r.speedup - 1)});
+      expect({row: i, says: cells[i].includes('within noise')}).toEqual({row: i, says: r.noisy});
+    });
   });
 
   it('saved a screenshot', () => {

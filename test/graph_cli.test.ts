@@ -14,7 +14,6 @@ import * as path from 'path';
 import {bundleSync} from './helpers/bundle';
 import {makeTempDir, removeDir} from './helpers/fs_io';
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const {createGraph} = require('./fixtures/graph/graph_builder.js');
 
 const ROOT = path.resolve(__dirname, '..');

@@ -18,7 +18,6 @@ import {formatGraphFoldReport, GraphFoldReport} from '../src/convert/graph/graph
 import {makeTempDir, removeDir} from './helpers/fs_io';
 import {expectNoLeaks, memorySnapshot} from './helpers/leaks';
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const {createGraph} = require('./fixtures/graph/graph_builder.js');
 
 type Artifacts = tf.io.ModelArtifacts;

@@ -19,7 +19,6 @@ import {trainingForward64} from './helpers/batch_moments';
 import {expectPrintsNothing} from './helpers/leaks';
 import {referenceBatchNorm} from './helpers/reference';
 
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const {createGraph} = require('./fixtures/graph/graph_builder.js');
 
 const TOLERANCE = 1e-5;

@@ -14,8 +14,8 @@ import {trainingForward64} from './helpers/batch_moments';
 import {BrowserSession, describeInBrowser, startBrowser} from './helpers/browser';
 import {referenceBatchNorm} from './helpers/reference';
 
-declare const tf: any;  // eslint-disable-line @typescript-eslint/no-explicit-any
-declare const tfbni: any;  // eslint-disable-line @typescript-eslint/no-explicit-any
+declare const tf: any;
+declare const tfbni: any;
 
 const HARNESS = '/test/browser/harness.html?backend=webgl';
 const TOLERANCE = 1e-5;

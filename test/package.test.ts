@@ -1,11 +1,12 @@
 /**
  * The package as npm publishes it: what the tarball holds, that its types
  * resolve for require and import (@arethetypeswrong/cli), that the dist
- * bundles are reachable through "exports", and the pack smoke test
- * (tools/pack_smoke.js): the tarball installed beside the oldest tfjs 4.x the
- * peer range claims and beside 4.22, used by its name on the cpu backend.
- * Needs dist/ (npm test builds it) and, for the smoke test's first run, the
- * npm registry (later runs use the .tmp/npm-cache).
+ * bundles are reachable through "exports", the peer dependencies, and the
+ * install test (tools/pack_smoke.js): the tarball added with a second
+ * `npm install` to projects that already have @tensorflow/tfjs 4.0.0, 4.10.0
+ * and 4.22.0 (and in one command beside 4.22.0), one tfjs-core in each tree,
+ * used by its name on the cpu backend. Needs dist/ (npm test builds it) and,
+ * for the first run, the npm registry (later runs use .tmp/npm-cache).
  */
 import {execFileSync, spawnSync} from 'child_process';
 import * as fs from 'fs';
@@ -37,8 +38,10 @@ describe('the packed files', () => {
     files = (JSON.parse(out)[0].files as Array<{path: string}>).map((f) => f.path).sort();
   });
 
-  it('holds the entry points, declarations, bundles, README, LICENSE and CHANGELOG', () => {
+  it('holds the entry points, declarations, bundles, example data, README, LICENSE and CHANGELOG', () => {
     for (const file of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'dist/index.cjs',
+                        'examples/data/matlab_batchnorm.json', 'examples/data/converted_model/model.json',
+                        'examples/data/converted_model/group1-shard1of1.bin',
                         'dist/index.mjs', 'dist/index.d.cts', 'dist/index.d.mts',
                         'dist/types/src/index.d.ts', 'dist/tfjs-batchnorm-inference.js',
                         'dist/tfjs-batchnorm-inference.min.js']) {
@@ -46,8 +49,11 @@ describe('the packed files', () => {
     }
   });
 
-  it('ships no source maps, sources, tests or tools', () => {
-    expect(files.filter((f) => /\.map$|^(src|kernels|test|tools|bench|examples)\//.test(f))).toEqual([]);
+  it('ships no source maps, sources, tests, tools, example scripts or kernel declarations', () => {
+    // Of dist/types/kernels/ only kernel_names.d.ts is reachable from dist/index.d.*ts; the
+    // backends' folders import the types of the wasm and webgpu backends, not dependencies.
+    expect(files.filter((f) => /\.map$|^(src|kernels|test|tools|bench)\/|^dist\/types\/kernels\/.*\//.test(f) ||
+                               (f.startsWith('examples/') && !f.startsWith('examples/data/')))).toEqual([]);
   });
 
   it('ships the command line tool with a shebang when there is one', () => {
@@ -108,24 +114,34 @@ describe('resolution', () => {
   });
 });
 
-describe('the peer range', () => {
-  it('is one ^4 range for every tfjs peer, and the README states it', () => {
+describe('the peer dependencies', () => {
+  it('are what the code needs at run time, all part of @tensorflow/tfjs, with one ^4 range', () => {
+    // core and layers: the op, the layer, the model tools; backend-cpu: the CLI imports it;
+    // converter: GraphModels. Not wasm/webgpu/webgl: the code imports only their types, and an
+    // optional peer makes npm resolve the newest backend, which pins the newest tfjs-core.
+    expect(Object.keys(PKG.peerDependencies).sort()).toEqual(
+        ['@tensorflow/tfjs-backend-cpu', '@tensorflow/tfjs-converter', '@tensorflow/tfjs-core',
+         '@tensorflow/tfjs-layers']);
+    expect(PKG.peerDependenciesMeta).toBeUndefined();
     const ranges = new Set(Object.values(PKG.peerDependencies as Record<string, string>));
-    expect(ranges.size).toBe(1);
-    const [range] = [...ranges];
-    expect(range).toMatch(/^\^4\.\d+\.\d+$/);
-    expect(fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8')).toContain(`\`${range}\``);
+    expect([...ranges]).toEqual(['^4.0.0']);
+    expect(fs.readFileSync(path.join(ROOT, 'docs', 'install.md'), 'utf8')).toContain('`^4.0.0`');
   });
 
-  it('holds: the packed tarball works beside its oldest tfjs and beside 4.22 (pack smoke)', async () => {
-    const {defaultVersions} = require('../tools/pack_smoke.js') as {defaultVersions: () => string[]};
-    const versions = defaultVersions();
-    expect(versions).toContain('4.22.0');
+  it('hold: the tarball added to projects with tfjs 4.0.0, 4.10.0, 4.22.0 (and in one command)', async () => {
+    const {DEFAULT_VERSIONS, SINGLE_COMMAND_VERSION} = require('../tools/pack_smoke.js') as
+        {DEFAULT_VERSIONS: string[], SINGLE_COMMAND_VERSION: string};
+    expect(DEFAULT_VERSIONS).toEqual(['4.0.0', '4.10.0', '4.22.0']);
     const result = spawnSync(process.execPath, [path.join(ROOT, 'tools', 'pack_smoke.js')],
-                             {cwd: ROOT, encoding: 'utf8', timeout: 280000});
+                             {cwd: ROOT, encoding: 'utf8', timeout: 580000});
     if (result.status !== 0) throw new Error(`pack smoke failed:\n${result.stdout}\n${result.stderr}`);
-    for (const version of versions) {
-      expect(result.stdout).toContain(`pack smoke OK: tfjs ${version}, tfjs-batchnorm-inference ${PKG.version}`);
+    for (const version of DEFAULT_VERSIONS) {
+      expect(result.stdout).toContain(
+          `npm install @tensorflow/tfjs@${version}; npm install <tarball>: pack smoke OK: tfjs ${version}, ` +
+          `tfjs-batchnorm-inference ${PKG.version}; npm ls: one tfjs-core ${version} at node_modules/@tensorflow/tfjs-core`);
     }
-  }, 300000);
+    expect(result.stdout).toContain(
+        `npm install <tarball> @tensorflow/tfjs@${SINGLE_COMMAND_VERSION}: pack smoke OK: tfjs ${SINGLE_COMMAND_VERSION}`);
+    expect(result.stdout).toContain('pack smoke: 4/4 installs passed');
+  }, 600000);
 });

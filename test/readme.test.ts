@@ -1,167 +1,166 @@
 /**
- * README.md as a contract: every fenced ```js / ```javascript / ```ts block
- * runs in Node, every ```html block runs in headless Chromium, as written.
+ * The block test: every code block of README.md and docs/*.md runs as pasted,
+ * in a project a reader would have: an empty `npm init`-like project with
+ * @tensorflow/tfjs 4.22.0 installed, then the packed tarball (a second
+ * `npm install`, as docs/install.md says), plus @tensorflow/tfjs-backend-wasm
+ * because docs/backends-and-numerics.md tells the reader to install it for
+ * its block. One such project is made per run (.tmp/blocks-consumer/).
  *
- * Node blocks run in a temporary project whose node_modules links
- * `tfjs-batchnorm-inference` to this checkout (so it resolves to dist/ through
- * package.json's exports, as an installed copy does) and `@tensorflow` to the
- * installed tfjs; a block with `import` statements runs as an ES module
- * (top-level await allowed), any other as CommonJS. The files a README block
- * reads, as a user would have them, are put beside it (FILES below).
- *
- * HTML blocks are opened as a page; their CDN addresses are answered with
- * the local builds (cdn.jsdelivr.net → node_modules/@tensorflow/tfjs/dist and
- * dist/), and the placeholder model address https://example.com/model/ with
- * the committed converted model (examples/data/converted_model). A block
- * passes when it logs at least once and raises no error.
+ * - ```js and ```cjs blocks are written to block.js / block.cjs (CommonJS in
+ *   that project) and run with node; ```mjs blocks to block.mjs. A ```js
+ *   block with `import` or top-level `await` fails: it must be fenced mjs.
+ *   Blocks make their own inputs or read files the package ships, through the
+ *   package (require.resolve('tfjs-batchnorm-inference/examples/data/...')).
+ * - ```html blocks are written into the project's folder and opened from a
+ *   static server rooted there, in headless Chromium: their script paths are
+ *   node_modules/... as they would be for the reader. A block passes when it
+ *   logs and raises no error.
+ * - ```ts and ```json blocks are the TypeScript page's, type-checked by
+ *   test/typescript_consumer.test.ts; text, sh, matlab blocks are not code to
+ *   run, by their fence. Any other fence, or none, fails.
  */
 import {spawnSync} from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import type {Page, Route} from 'playwright-core';
+import type {Browser} from 'playwright-core';
 
-import {BrowserSession, describeInBrowser, startBrowser} from './helpers/browser';
+import {describeInBrowser} from './helpers/browser';
+import {Block, codeBlocks} from './helpers/markdown';
 
 const ROOT = path.resolve(__dirname, '..');
-const README = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+const CONSUMER = path.join(ROOT, '.tmp', 'blocks-consumer');
+const packSmoke = require('../tools/pack_smoke.js');
+const {launchChromium} = require('../tools/chromium.js');
+const {startServer} = require('../tools/static_server.js');
+/* eslint-enable @typescript-eslint/no-var-requires */
 
-/** Files the README's Node blocks read from their working directory, and where they come from. */
-const FILES: Record<string, string> = {
-  'bn_conv1.json': path.join(ROOT, 'examples', 'data', 'matlab_batchnorm.json'),
-};
+const RUN_IN_NODE = ['js', 'cjs', 'mjs'];
+const RUN_ELSEWHERE = ['html', 'ts', 'json'];
+const NOT_CODE = ['text', 'sh', 'matlab'];
 
-interface Block {
-  lang: string;
-  code: string;
-  line: number;
-  heading: string;
-}
-
-/** The fenced code blocks of a Markdown text, with their language and the heading above them. */
-function codeBlocks(markdown: string): Block[] {
-  const blocks: Block[] = [];
-  const lines = markdown.split('\n');
-  let heading = '(top)';
-  for (let i = 0; i < lines.length; i++) {
-    const h = /^#{1,4} (.*)/.exec(lines[i]);
-    if (h) heading = h[1];
-    const open = /^```(\w*)\s*$/.exec(lines[i]);
-    if (!open) continue;
-    const start = i;
-    const body: string[] = [];
-    for (i++; i < lines.length && !/^```\s*$/.test(lines[i]); i++) body.push(lines[i]);
-    blocks.push({lang: open[1], code: body.join('\n') + '\n', line: start + 1, heading});
-  }
-  return blocks;
-}
-
-const ALL = codeBlocks(README);
-const NODE_BLOCKS = ALL.filter((b) => ['js', 'javascript', 'ts'].includes(b.lang));
+const PAGES = ['README.md', ...fs.readdirSync(path.join(ROOT, 'docs')).filter((f) => f.endsWith('.md'))
+                                  .sort().map((f) => `docs/${f}`)];
+const ALL = PAGES.flatMap((page) => codeBlocks(ROOT, page));
+const NODE_BLOCKS = ALL.filter((b) => RUN_IN_NODE.includes(b.lang));
 const HTML_BLOCKS = ALL.filter((b) => b.lang === 'html');
-const label = (b: Block) => `README.md:${b.line} (${b.heading})`;
+const label = (b: Block) => `${b.file}:${b.line} (${b.heading})`;
+const slug = (b: Block) => `${b.file.replace(/[/.]/g, '_')}_${b.line}`;
 
-it('has code blocks of every kind it promises, each with a language', () => {
-  expect(NODE_BLOCKS.length).toBeGreaterThanOrEqual(4);
-  expect(HTML_BLOCKS.length).toBeGreaterThanOrEqual(1);
-  const unlabeled = ALL.filter((b) => b.lang === '').map(label);
-  expect(unlabeled).toEqual([]);
-});
+describe('the pages', () => {
+  it('fence every block with a language this test knows', () => {
+    const unknown = ALL.filter((b) => ![...RUN_IN_NODE, ...RUN_ELSEWHERE, ...NOT_CODE].includes(b.lang))
+                        .map((b) => `${label(b)}: '${b.lang}'`);
+    expect(unknown).toEqual([]);
+  });
 
-it('keeps the two commands', () => {
-  expect(README).toContain('`npm ci && npm run examples`');
-  expect(README).toContain('`npm ci && npm test`');
-});
+  it('fence ES modules as mjs', () => {
+    const esmInJs = ALL.filter((b) => ['js', 'cjs'].includes(b.lang) &&
+                                      (/^import /m.test(b.code) || /^await /m.test(b.code))).map(label);
+    expect(esmInJs).toEqual([]);
+  });
 
-describe('Node blocks', () => {
-  let dir: string;
-  beforeAll(() => {
-    if (!fs.existsSync(path.join(ROOT, 'dist', 'index.cjs'))) {
-      throw new Error("dist/ is missing: run 'npm run build' first ('npm test' builds it).");
+  it('read no file of this repository by a relative path (only through the package)', () => {
+    const relative = NODE_BLOCKS.filter((b) => /readFileSync\(\s*'(?!\/)[^']*'|fileSystem\(\s*'[^']/.test(b.code))
+                                .map(label);
+    expect(relative).toEqual([]);
+  });
+
+  it('keep the two commands in the README, and the README short', () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    expect(readme).toContain('`npm ci && npm run examples`');
+    expect(readme).toContain('`npm ci && npm test`');
+    expect(readme.split('\n').length).toBeLessThanOrEqual(260);
+    expect(NODE_BLOCKS.filter((b) => b.file === 'README.md').length).toBeGreaterThanOrEqual(3);
+    expect(HTML_BLOCKS.length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('link only to pages and files that exist', () => {
+    const broken: string[] = [];
+    for (const page of PAGES) {
+      const text = fs.readFileSync(path.join(ROOT, page), 'utf8');
+      for (const m of text.matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)) {
+        const target = m[1];
+        if (/^(https?:|mailto:)/.test(target)) continue;
+        if (!fs.existsSync(path.resolve(ROOT, path.dirname(page), target))) broken.push(`${page}: ${target}`);
+      }
     }
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tfbni-readme-'));
-    fs.mkdirSync(path.join(dir, 'node_modules'));
-    fs.symlinkSync(ROOT, path.join(dir, 'node_modules', 'tfjs-batchnorm-inference'), 'dir');
-    fs.symlinkSync(path.join(ROOT, 'node_modules', '@tensorflow'), path.join(dir, 'node_modules', '@tensorflow'), 'dir');
-    for (const [name, source] of Object.entries(FILES)) fs.copyFileSync(source, path.join(dir, name));
+    expect(broken).toEqual([]);
   });
-  afterAll(() => {
-    if (dir) fs.rmSync(dir, {recursive: true, force: true});
-  });
+});
+
+/** The consumer project, made once per run: tfjs 4.22.0 (and the wasm backend), then the tarball. */
+async function makeConsumer(): Promise<string> {
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'index.cjs'))) {
+    throw new Error("dist/ is missing: run 'npm run build' first ('npm test' builds it).");
+  }
+  const tarball = await packSmoke.pack(path.join(ROOT, '.tmp', 'blocks-pack'));
+  packSmoke.makeConsumer(CONSUMER);
+  await packSmoke.npmInstall(CONSUMER, ['@tensorflow/tfjs@4.22.0', '@tensorflow/tfjs-backend-wasm@4.22.0']);
+  await packSmoke.npmInstall(CONSUMER, [tarball]);
+  return CONSUMER;
+}
+
+let consumer: Promise<string>|undefined;
+const theConsumer = () => (consumer = consumer || makeConsumer());
+
+describe('Node blocks, as pasted into a fresh project', () => {
+  beforeAll(async () => {
+    await theConsumer();
+  }, 300000);
 
   it.each(NODE_BLOCKS.map((b) => [label(b), b] as const))('%s runs', (_name, block) => {
-    if (block.lang === 'ts') throw new Error(`${label(block)}: write README examples as js blocks`);
-    const esm = /^import /m.test(block.code);
-    const file = path.join(dir, `block_${block.line}.${esm ? 'mjs' : 'cjs'}`);
+    const file = path.join(CONSUMER, `${slug(block)}.${block.lang}`);
     fs.writeFileSync(file, block.code);
-    const result = spawnSync(process.execPath, [file], {
-      cwd: dir, encoding: 'utf8', timeout: 60000, env: {...process.env, NODE_OPTIONS: ''},
+    const result = spawnSync(process.execPath, [path.basename(file)], {
+      cwd: CONSUMER, encoding: 'utf8', timeout: 120000, env: {...process.env, NODE_OPTIONS: ''},
     });
     if (result.status !== 0) {
       throw new Error(`${label(block)} failed (exit ${result.status}):\n${block.code}\n--- stderr ---\n` +
                       `${result.stderr}\n--- stdout ---\n${result.stdout}`);
     }
     expect(result.stderr).not.toMatch(/Error|Warning/);
-  });
+  }, 130000);
 });
 
-/** The local file for a URL an HTML block loads, or null. */
-function localFile(url: string): string|null {
-  const u = new URL(url);
-  if (u.hostname === 'cdn.jsdelivr.net') {
-    const tfjs = /^\/npm\/@tensorflow\/tfjs(@[^/]+)?\/dist\/(.+)$/.exec(u.pathname);
-    if (tfjs) return path.join(ROOT, 'node_modules', '@tensorflow', 'tfjs', 'dist', tfjs[2]);
-    const ours = /^\/npm\/tfjs-batchnorm-inference(@[^/]+)?\/dist\/(.+)$/.exec(u.pathname);
-    if (ours) return path.join(ROOT, 'dist', ours[2]);
-  }
-  if (u.hostname === 'example.com' && u.pathname.startsWith('/model/')) {
-    return path.join(ROOT, 'examples', 'data', 'converted_model', u.pathname.slice('/model/'.length));
-  }
-  return null;
-}
-
-describeInBrowser('HTML blocks', () => {
-  let session: BrowserSession;
+describeInBrowser('HTML blocks, as pasted into a page of the project', () => {
+  let browser: Browser;
+  let server: {url: string, close: () => Promise<void>};
   beforeAll(async () => {
-    session = await startBrowser();
-  });
+    const dir = await theConsumer();
+    server = await startServer({root: dir});
+    browser = await launchChromium();
+  }, 300000);
   afterAll(async () => {
-    await session?.close();
+    await browser?.close();
+    await server?.close();
   });
 
   it.each(HTML_BLOCKS.map((b) => [label(b), b] as const))('%s runs in Chromium', async (_name, block) => {
-    const page: Page = await session.browser.newPage();
+    const name = `${slug(block)}.html`;
+    fs.writeFileSync(path.join(CONSUMER, name), block.code);
+    const page = await browser.newPage();
     const errors: string[] = [];
     const logs: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(m.text());
+      if (m.type() === 'error' && !m.location().url.endsWith('/favicon.ico')) {
+        errors.push(`${m.text()} (${m.location().url})`);
+      }
       if (m.type() === 'log') logs.push(m.text());
     });
-    await page.route(/^https?:\/\/(?!127\.0\.0\.1)/, async (route: Route) => {
-      const file = localFile(route.request().url());
-      if (file == null || !fs.existsSync(file)) {
-        errors.push(`unexpected request ${route.request().url()}`);
-        await route.abort();
-        return;
-      }
-      await route.fulfill({body: fs.readFileSync(file),
-                           contentType: file.endsWith('.js') ? 'text/javascript' : undefined});
+    page.on('requestfailed', (r) => errors.push(`request failed: ${r.url()}`));
+    page.on('response', (r) => {
+      if (r.status() >= 400 && !r.url().endsWith('/favicon.ico')) errors.push(`${r.status()} for ${r.url()}`);
     });
     try {
-      await page.route(`${session.baseUrl}/__readme_block__.html`,
-                       (route: Route) => route.fulfill({body: block.code, contentType: 'text/html'}));
-      await page.goto(`${session.baseUrl}/__readme_block__.html`);
-      await page.waitForFunction(() => true);
+      await page.goto(`${server.url}/${name}`);
       const deadline = Date.now() + 60000;
-      while (logs.length === 0 && errors.length === 0 && Date.now() < deadline) {
-        await page.waitForTimeout(100);
-      }
+      while (logs.length === 0 && errors.length === 0 && Date.now() < deadline) await page.waitForTimeout(100);
       await page.waitForTimeout(300);  // errors raised right after the last log
       expect({block: label(block), errors}).toEqual({block: label(block), errors: []});
       expect(logs.length).toBeGreaterThan(0);
     } finally {
       await page.close();
     }
-  });
+  }, 90000);
 });

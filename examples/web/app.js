@@ -178,11 +178,16 @@
 
   // 3. Folding batch norms away ----------------------------------------------
 
-  /** Median time of predict + read for each model, interleaved, after a warm-up. */
-  async function timeModels(models, x, repeats) {
+  /**
+   * Times of predict + read for each model, interleaved, after a warm-up: one
+   * array per model, one entry per repetition. onProgress(r) after each one.
+   */
+  async function timeModels(models, x, repeats, onProgress) {
     const times = models.map(() => []);
     for (const m of models) await predictValues(m, x);
     for (let r = 0; r < repeats; r++) {
+      onProgress(r + 1);
+      await tf.nextFrame();   // let the progress line paint
       for (let k = 0; k < models.length; k++) {
         const i = (r + k) % models.length;
         const start = performance.now();
@@ -190,7 +195,26 @@
         times[i].push(performance.now() - start);
       }
     }
-    return times.map((t) => tfbniStats.median(t));
+    return times;
+  }
+
+  /**
+   * A ratio a / b measured per repetition: its median, the range of the
+   * per-repetition ratios, and whether that spread (half the range) exceeds the
+   * median's distance from 1.0, i.e. whether "faster" or "slower" is within noise.
+   */
+  function ratioOf(a, b) {
+    const ratios = a.map((v, i) => v / b[i]);
+    const median = tfbniStats.median(ratios);
+    const lo = Math.min(...ratios);
+    const hi = Math.max(...ratios);
+    return {median, lo, hi, noisy: (hi - lo) / 2 > Math.abs(median - 1)};
+  }
+
+  /** "1.23×", with the note when the spread says the difference from 1.0 is noise. */
+  function ratioText(r) {
+    return `${r.median.toFixed(2)}×` +
+        (r.noisy ? ` (within noise: repetitions gave ${r.lo.toFixed(2)}–${r.hi.toFixed(2)}×)` : '');
   }
 
   /** max |a - b| / max |b| */
@@ -201,32 +225,41 @@
     const size = params.has('quick') ? 96 : 224;
     const built = tfbniModels.randomizeWeights(tf, tfbniModels.mobileNetV2(tf, {size}), 1);
     const repeats = Number(params.get('repeats')) || 5;
-    const rows = [];
     results.fold = [];
+    // The table is shown at once; each model's row is added as soon as it is measured.
+    const foldTable = table('fold-table',
+        ['model', 'layers', 'batch norms folded', 'activations fused', 'left', 'before', 'after',
+         'speed-up', 'largest difference'], []);
+    $('fold-result').append(foldTable,
+        el('div', {class: 'muted', text: `predict + read, medians of ${repeats} interleaved runs on ` +
+                                         `${tf.getBackend()}; speed-up = median of the per-run ratios; largest ` +
+                                         'difference as a fraction of max |y| (float32 sums in another order).'}));
+    const progress = $('fold-progress');
     for (const [label, model] of [['converted_model (loaded)', loaded], [`MobileNetV2 ${size}×${size}×3 (built)`, built]]) {
+      progress.textContent = `folding ${label}…`;
       await tf.nextFrame();
       const {model: folded, report} = await tfbni.foldBatchNormalizationAsync(model);
       const x = tf.randomUniform([1, ...model.inputs[0].shape.slice(1)], -1, 1, 'float32', 3);
       const diff = relativeDiff(await predictValues(folded, x), await predictValues(model, x));
-      const [before, after] = await timeModels([model, folded], x, repeats);
+      const [before, after] = await timeModels([model, folded], x, repeats, (r) => {
+        progress.textContent = `timing ${label}, before and after folding: run ${r} of ${repeats}…`;
+      });
       x.dispose();
       folded.dispose();
       model.dispose();
+      const speedup = ratioOf(before, after);
       const summary = {model: label, layersBefore: report.layersBefore, layersAfter: report.layersAfter,
                        folded: report.folded.length, fused: report.fusedActivations.length, left: report.left.length,
-                       beforeMs: before, afterMs: after, speedup: before / after, diff};
+                       beforeMs: tfbniStats.median(before), afterMs: tfbniStats.median(after),
+                       speedup: speedup.median, speedupRange: [speedup.lo, speedup.hi], noisy: speedup.noisy, diff};
       results.fold.push(summary);
-      rows.push([label, `${summary.layersBefore} → ${summary.layersAfter}`, summary.folded, summary.fused,
-                 summary.left, `${before.toFixed(1)} ms`, `${after.toFixed(1)} ms`, `${summary.speedup.toFixed(2)}×`,
-                 sci(diff)]);
+      foldTable.querySelector('tbody').append(el('tr', {}, [
+        label, `${summary.layersBefore} → ${summary.layersAfter}`, summary.folded, summary.fused, summary.left,
+        `${summary.beforeMs.toFixed(1)} ms`, `${summary.afterMs.toFixed(1)} ms`, ratioText(speedup), sci(diff),
+      ].map((c) => el('td', {text: String(c)}))));
       if (!(diff <= 1e-4)) fail(`The folded ${label} disagrees with the original: ${sci(diff)} of max |y|.`);
     }
-    $('fold-result').append(table('fold-table',
-        ['model', 'layers', 'batch norms folded', 'activations fused', 'left', 'before', 'after',
-         'speed-up', 'largest difference'], rows),
-        el('div', {class: 'muted', text: `predict + read, medians of ${repeats} interleaved runs on ` +
-                                         `${tf.getBackend()}; largest difference as a fraction of max |y| ` +
-                                         '(float32 sums in another order).'}));
+    progress.textContent = '';
   }
 
   // 4. Speed-up over tf.batchNorm ---------------------------------------------
@@ -331,9 +364,12 @@
     const bench = await window.tfbniWebglBench({rows: shapes, repeats,
                                                 onProgress: (m) => { $('bench-progress').textContent = m; }});
     $('bench-progress').textContent = '';
-    const rows = bench.rows.map((r) => ({shape: r.shape, axis: r.axis, statistics: r.statistics, size: r.size,
-                                          chain: r.chain, ours: r.ours, batchNorm: r.batchNorm, identity: r.identity,
-                                          speedup: r.batchNormOverOurs, vsIdentity: r.oursOverIdentity}));
+    const rows = bench.rows.map((r) => {
+      const ratio = ratioOf(r.samples.batchNorm, r.samples.ours);
+      return {shape: r.shape, axis: r.axis, statistics: r.statistics, size: r.size, chain: r.chain, ours: r.ours,
+              batchNorm: r.batchNorm, identity: r.identity, speedup: r.batchNormOverOurs,
+              speedupRange: [ratio.lo, ratio.hi], noisy: ratio.noisy, vsIdentity: r.oursOverIdentity};
+    });
     results.bench = {rows, repeats, renderer: bench.renderer, seconds: (performance.now() - started) / 1000};
     drawChart(rows);
     $('bench-meaning').textContent = explain(bench, rows, repeats);
@@ -341,7 +377,8 @@
     $('bench-result').append(table('bench-table',
         ['shape', 'elements', 'ops per chain', 'ours', 'tf.batchNorm', 'tf.add(x, 0)', 'speed-up', 'ours / add'],
         rows.map((r) => [shapeLabel(r), r.size.toLocaleString('en-US'), r.chain, us(r.ours), us(r.batchNorm),
-                         us(r.identity), `${r.speedup.toFixed(2)}×`, `${r.vsIdentity.toFixed(2)}×`])),
+                         us(r.identity), ratioText({median: r.speedup, lo: r.speedupRange[0], hi: r.speedupRange[1],
+                                                    noisy: r.noisy}), `${r.vsIdentity.toFixed(2)}×`])),
         el('div', {class: 'muted', text: `Times per op (medians). Measured in ${results.bench.seconds.toFixed(0)} s; ` +
                                          'reload to measure again, ?all to add the largest shapes.'}));
   }
@@ -359,12 +396,15 @@
     }
     await tf.ready();
     showEnvironment();
-    for (const part of [layerDemo, convertedModelDemo, foldDemo, benchmarkDemo]) {
+    const parts = [layerDemo, convertedModelDemo, foldDemo, benchmarkDemo];
+    for (const [i, part] of parts.entries()) {
+      if (document.body.dataset.status !== 'error') $('status').textContent = `running section ${i + 1} of ${parts.length}`;
       try {
         await part();
       } catch (e) {
         fail(`${part.name}: ${errorText(e)}`);
       }
+      await tf.nextFrame();   // paint this section before the next one starts
     }
     results.errors = errors;
     if (errors.length === 0) setStatus('done');
