@@ -11,7 +11,6 @@ import * as path from 'path';
 const ROOT = path.resolve(__dirname, '..');
 const {mergeResults, renderPage} = require('../tools/bench_docs.js');
 const {VARIANTS, formatModelsTable} = require('../bench/models.js');
-/* eslint-enable @typescript-eslint/no-var-requires */
 
 function modelsResult(backend: string, ms: number) {
   const variants = [...VARIANTS];

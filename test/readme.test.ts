@@ -32,7 +32,6 @@ const CONSUMER = path.join(ROOT, '.tmp', 'blocks-consumer');
 const packSmoke = require('../tools/pack_smoke.js');
 const {launchChromium} = require('../tools/chromium.js');
 const {startServer} = require('../tools/static_server.js');
-/* eslint-enable @typescript-eslint/no-var-requires */
 
 const RUN_IN_NODE = ['js', 'cjs', 'mjs'];
 const RUN_ELSEWHERE = ['html', 'ts', 'json'];
