@@ -42,6 +42,7 @@ import type {Page} from 'playwright-core';
 
 import {WEBGPU_VEC4_FLAG} from '../kernels/webgpu/BatchNormInference';
 import {loadCases, prng} from './helpers/cases';
+import {checkTypedInputs, INT32_REPRO, TYPED_INPUT_CASES} from './helpers/int32_inputs';
 import {BrowserSession, describeInBrowser, SKIP_ENV, startBrowser, WEBGPU_FLAGS} from './helpers/browser';
 import {BatchNormData, compareWithReference, referenceBatchNorm, termMagnitude, tolerance, ulp32} from './helpers/reference';
 import {checkLeaks, checkResults, expectNoFailures, formatMismatches, Memory, RunResult, toPage} from './helpers/run_case';
@@ -155,6 +156,38 @@ describeInBrowser('BatchNormInference webgpu kernel in headless Chromium', () =>
     // The folded x*s + (beta - mean*s) = 70050 - 70000 would be off by up to
     // an ulp of 70050 (~0.008); the centred form is within ulps of 50.
     expect(Math.abs(out.results[0].values[0] - 50)).toBeLessThanOrEqual(2 * ulp32(50));
+  });
+
+  it('#18: reads an int32 x as numbers, not stale memory: int32 [1..6] after a 777 fill', async () => {
+    const [r] = await page.evaluate((cs) => (window as any).harness.typedInputs(cs), [INT32_REPRO]);
+    expect(r.values).not.toContain(777);
+    expectNoFailures('(int32 x)', checkTypedInputs([INT32_REPRO], [r], PROFILE));
+  });
+
+  it(`#18: reads int32- and bool-backed x and statistics (${TYPED_INPUT_CASES.length} cases, ` +
+     'every program variant, CPU values and GPU buffers)', async () => {
+    const results = await page.evaluate(
+        (cs) => (window as any).harness.typedInputs(cs), TYPED_INPUT_CASES);
+    expectNoFailures('(typed inputs)', checkTypedInputs(TYPED_INPUT_CASES, results, PROFILE));
+  });
+
+  it('#18: runs a layer model on an int32 image from tf.browser.fromPixels', async () => {
+    const out = await page.evaluate(() => (window as any).harness.fromPixelsModel());
+    expect(out.dtype).toBe('int32');
+    const s = out.stats;
+    const d: BatchNormData = {shape: out.shape, axis: 3, epsilon: 1e-3, x: out.rgb, gamma: s.Scale,
+                              beta: s.Offset, mean: s.TrainedMean, variance: s.TrainedVariance};
+    expect(formatMismatches(compareWithReference(out.values, d, PROFILE))).toBe('');
+    expect(out.after).toEqual(out.before);
+  });
+
+  it('#18: a shader that fails to compile makes the next call throw, naming the shader', async () => {
+    const out = await page.evaluate(() => (window as any).harness.brokenShader());
+    expect(out.restored).toBe(true);
+    expect(out.message).toMatch(
+        /^Error in BatchNormInference \(webgpu\): the shader batchNormInferenceFold for inputs of dtypes bool, float32, float32, float32 failed to compile or validate: /);
+    expect(out.afterSecond).toEqual(out.beforeSecond);
+    expect(out.after).toEqual(out.before);
   });
 
   it('runs a dispatch of more than 65535 workgroups (x of 4.3M elements, axis 1)', async () => {

@@ -31,6 +31,7 @@ import {checkKernelInputs} from '../shared/check_inputs';
 import {cachePerBackend} from '../shared/params_cache';
 
 import {BatchNormInferenceProgram, BatchNormInferenceVariant} from './batch_norm_inference_webgpu';
+import {runChecked} from './checked_dispatch';
 import {FoldParamsProgram} from './fold_params_webgpu';
 
 /**
@@ -78,8 +79,8 @@ function channelParams(
     gamma: gamma.dataId, beta: beta.dataId, mean: mean.dataId, variance: variance.dataId,
     epsilon, variant: 'webgpu [mean; scale; beta]',
   };
-  return cache.get(key) ?? cache.set(key, backend.runWebGPUProgram(
-      new FoldParamsProgram(channels), stats, 'float32',
+  return cache.get(key) ?? cache.set(key, runChecked(
+      backend, new FoldParamsProgram(channels), stats,
       [{type: 'int32', data: [channels]}, {type: 'float32', data: [epsilon]}]));
 }
 
@@ -97,8 +98,8 @@ export function batchNormInference(args: {
   const params = channelParams(backend, [gamma, beta, mean, variance], channels, epsilon);
   const layout = chooseVariant(
       channelBlocks(x.shape, axis).inner, channels, env().getBool(WEBGPU_VEC4_FLAG));
-  const out = backend.runWebGPUProgram(
-      new BatchNormInferenceProgram(size, layout.variant), [flat(x), params], 'float32', [
+  const out = runChecked(
+      backend, new BatchNormInferenceProgram(size, layout.variant), [flat(x), params], [
         {type: 'int32', data: [layout.inner]},
         {type: 'int32', data: [layout.channels]},
       ]);

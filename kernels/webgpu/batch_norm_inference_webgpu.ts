@@ -85,6 +85,10 @@ export class BatchNormInferenceProgram implements WebGPUProgram {
   getUserCode(): string {
     // 'inner4' applies one channel's scalars to four elements.
     const v = this.variant === 'inner4' ? 'vec4<f32>' : '';
+    // x's buffer is declared with the dtype of its data (i32 for int32 or
+    // bool data, also behind a float32 cast, which tfjs does not copy): the
+    // explicit conversion reads any of them (a no-op on f32).
+    const xType = this.variant === 'scalar' ? 'f32' : 'vec4<f32>';
     return `
       fn main(index : i32) {
         if (index < uniforms.size) {
@@ -92,7 +96,7 @@ export class BatchNormInferenceProgram implements WebGPUProgram {
           let m = ${v}(params[c]);
           let s = ${v}(params[uniforms.channels + c]);
           let b = ${v}(params[2 * uniforms.channels + c]);
-          setOutputAtIndex(index, (x[index] - m) * s + b);
+          setOutputAtIndex(index, (${xType}(x[index]) - m) * s + b);
         }
       }
     `;

@@ -34,11 +34,12 @@ export class FoldParamsProgram implements WebGPUProgram {
         if (index < uniforms.size) {
           let row = index / uniforms.channels;
           let c = index - row * uniforms.channels;
-          var value = mean[c];
+          // f32(): a statistic's buffer may hold int32 data (see the main program).
+          var value = f32(mean[c]);
           if (row == 1) {
-            value = gamma[c] / sqrt(variance[c] + uniforms.epsilon);
+            value = f32(gamma[c]) / sqrt(f32(variance[c]) + uniforms.epsilon);
           } else if (row == 2) {
-            value = beta[c];
+            value = f32(beta[c]);
           }
           setOutputAtIndex(index, value);
         }
