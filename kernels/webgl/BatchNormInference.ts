@@ -4,7 +4,7 @@
  * One GPU pass per call when the statistics are unchanged: the per-channel
  * params (scale and shift, plus mean/2 and beta/2 where folding would
  * overflow) are made once per set of statistics and cached, keyed by the
- * statistics' identity (batch_norm_params.ts, kernels/shared/params_cache.ts);
+ * statistics' identity (channel_terms.ts, kernels/shared/params_cache.ts);
  * the call then runs only the main program over x (batch_norm_inference_gpu.ts),
  * packed (vec4, WEBGL_PACK) or unpacked.
  *
@@ -21,7 +21,7 @@ import {fail} from '../shared/fail';
 import {checkKernelInputs} from '../shared/check_inputs';
 
 import {BatchNormInferencePackedProgram, BatchNormInferenceProgram} from './batch_norm_inference_gpu';
-import {channelParams} from './batch_norm_params';
+import {channelParams} from './channel_terms';
 import {textureFacts} from './texture_facts';
 
 /** The highest rank tfjs-backend-webgl's shader compiler handles. */

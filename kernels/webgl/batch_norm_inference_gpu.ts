@@ -1,7 +1,7 @@
 /**
  * Main shader programs of the BatchNormInference webgl kernel: one pass over
  * x, reading the per-channel `params` tensor the kernel caches (see
- * batch_norm_params.ts for how params are made).
+ * channel_terms.ts for how params are made).
  *
  * Params [4, C], rows (s, t, mean / 2, beta / 2) with s = gamma /
  * sqrt(variance + epsilon) and t = beta - mean * s, or t = the uniform

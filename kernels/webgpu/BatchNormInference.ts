@@ -2,7 +2,7 @@
  * BatchNormInference on the webgpu backend (tfjs-backend-webgpu 4.x; tested
  * with 4.22).
  *
- * Two programs: the fold (fold_params_webgpu.ts) turns the four statistics
+ * Two programs: the fold (channel_terms_webgpu.ts) turns the four statistics
  * into one `params` buffer [mean; scale; beta], and the main program
  * (batch_norm_inference_webgpu.ts, which explains the formula, the precision
  * choice and the variants) normalizes x with it. `params` is cached per
@@ -32,7 +32,7 @@ import {cachePerBackend} from '../shared/params_cache';
 
 import {BatchNormInferenceProgram, BatchNormInferenceVariant} from './batch_norm_inference_webgpu';
 import {runChecked} from './checked_dispatch';
-import {FoldParamsProgram} from './fold_params_webgpu';
+import {ChannelTermsProgram} from './channel_terms_webgpu';
 
 /**
  * The tfjs flag for the four-elements-per-invocation variants: true (default)
@@ -80,7 +80,7 @@ function channelParams(
     epsilon, variant: 'webgpu [mean; scale; beta]',
   };
   return cache.get(key) ?? cache.set(key, runChecked(
-      backend, new FoldParamsProgram(channels), stats,
+      backend, new ChannelTermsProgram(channels), stats,
       [{type: 'int32', data: [channels]}, {type: 'float32', data: [epsilon]}]));
 }
 

@@ -5,7 +5,7 @@
  *
  * reading one `params` buffer of 3 * C floats laid out as three rows, mean,
  * scale = gamma / sqrt(variance + epsilon) and beta (written once per set of
- * statistics by fold_params_webgpu.ts and cached, see BatchNormInference.ts).
+ * statistics by channel_terms_webgpu.ts and cached, see BatchNormInference.ts).
  *
  * Why the centred form and not the folded x * scale + shift: in float32 the
  * folded form overflows where the result does not (x = mean = 2e38: x*scale

@@ -8,7 +8,7 @@
  *         main program then takes the centred branch for that channel.
  *
  * Uniforms: `epsilon`, `limit` (the largest |t| the texture format keeps
- * safe) and `marker` (see batch_norm_params.ts formatLimits). Division rather than inversesqrt (GLSL leaves
+ * safe) and `marker` (see channel_terms.ts formatLimits). Division rather than inversesqrt (GLSL leaves
  * inversesqrt(0) undefined); a negative variance + epsilon gives NaN
  * explicitly (sqrt of a negative is undefined in GLSL too).
  */
@@ -34,12 +34,12 @@ const UNIFORMS = [
 ];
 
 /** The custom uniform values, in the programs' order. */
-export function foldUniforms(epsilon: number, limit: number, marker: number): number[][] {
+export function channelTermsUniforms(epsilon: number, limit: number, marker: number): number[][] {
   return [[epsilon], [limit], [marker]];
 }
 
 /** The fields both fold programs share; `main` is the body of the shader's main(). */
-abstract class FoldParamsBase implements GPGPUProgram {
+abstract class ChannelTermsBase implements GPGPUProgram {
   variableNames = ['gamma', 'beta', 'mean', 'variance'];
   outputShape: number[];
   userCode: string;
@@ -60,7 +60,7 @@ abstract class FoldParamsBase implements GPGPUProgram {
 }
 
 /** Writes params [4, C] packed: texel (0, c) = (s c, c+1, t c, c+1), (2, c) = halves of mean, beta. */
-export class FoldParamsPackedProgram extends FoldParamsBase {
+export class ChannelTermsPackedProgram extends ChannelTermsBase {
   packedInputs = true;
   packedOutput = true;
 
@@ -80,7 +80,7 @@ export class FoldParamsPackedProgram extends FoldParamsBase {
 }
 
 /** Writes params [4, C] unpacked. */
-export class FoldParamsProgram extends FoldParamsBase {
+export class ChannelTermsProgram extends ChannelTermsBase {
   constructor(channels: number) {
     super(channels, 'unpacked', `
         float s = foldScale(getGamma(c), getVariance(c));

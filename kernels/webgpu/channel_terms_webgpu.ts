@@ -13,7 +13,7 @@ import type {WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
 
 import {WORKGROUP_SIZE} from './batch_norm_inference_webgpu';
 
-export class FoldParamsProgram implements WebGPUProgram {
+export class ChannelTermsProgram implements WebGPUProgram {
   outputShape: number[];
   shaderKey = 'batchNormInferenceFold';
   dispatchLayout = {x: [0]};

@@ -8,7 +8,7 @@
  *  - on the CPU, in float64, when all four statistics have their values on
  *    the CPU (weights only this kernel reads): rounded once to float32 and
  *    uploaded with the first main program;
- *  - or on the GPU (fold_params_gpu.ts) when they live in textures, in
+ *  - or on the GPU (channel_terms_gpu.ts) when they live in textures, in
  *    float32 with epsilon float32-rounded.
  * Rows: s, t (or the marker), mean/2, beta/2; see batch_norm_inference_gpu.ts.
  *
@@ -29,7 +29,7 @@ import type {MathBackendWebGL} from '@tensorflow/tfjs-backend-webgl';
 import {foldChannelParams} from '../shared/channel_params';
 import {cachePerBackend} from '../shared/params_cache';
 
-import {FoldParamsPackedProgram, FoldParamsProgram, foldUniforms} from './fold_params_gpu';
+import {ChannelTermsPackedProgram, ChannelTermsProgram, channelTermsUniforms} from './channel_terms_gpu';
 
 const HALF_FLOAT_MAX = 65504;
 
@@ -114,11 +114,11 @@ export function channelParams(
     const params = backend.makeTensorInfo([4, channels], 'float32', values);
     return keep({params, marker: formatLimits(halfFloat).marker});
   }
-  const fold = packed ? new FoldParamsPackedProgram(channels) : new FoldParamsProgram(channels);
+  const fold = packed ? new ChannelTermsPackedProgram(channels) : new ChannelTermsProgram(channels);
   // Keep a packed result packed even if WEBGL_LAZILY_UNPACK is off: the main
   // program reads it packed.
   const {shiftLimit, marker} = formatLimits(halfFloat);
   const params = backend.runWebGLProgram(
-      fold, statistics, 'float32', foldUniforms(epsilon, shiftLimit, marker), packed);
+      fold, statistics, 'float32', channelTermsUniforms(epsilon, shiftLimit, marker), packed);
   return keep({params, marker});
 }
