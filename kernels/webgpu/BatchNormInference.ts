@@ -2,14 +2,14 @@
  * BatchNormInference on the webgpu backend (tfjs-backend-webgpu 4.x; tested
  * with 4.22).
  *
- * Two programs: the fold (channel_terms_webgpu.ts) turns the four statistics
- * into one `params` buffer [mean; scale; beta], and the main program
- * (batch_norm_inference_webgpu.ts, which explains the formula, the precision
- * choice and the variants) normalizes x with it. `params` is cached per
- * backend, keyed by the statistics' dataIds and epsilon
- * (kernels/shared/params_cache.ts), and released when one of the statistics
- * is: a layer's call, whose weights do not change, is ONE dispatch; a call
- * with new statistics is two.
+ * Two programs: the channel terms program (channel_terms_webgpu.ts) turns the
+ * four statistics into one `terms` buffer [mean; scale; beta], and the main
+ * program (batch_norm_inference_webgpu.ts, which explains the formula, the
+ * precision choice and the variants) normalizes x with it. `terms` is cached
+ * per backend, keyed by the statistics' dataIds and epsilon
+ * (kernels/shared/params_cache.ts, which also states the IS_TEST policy), and
+ * released when one of the statistics is: a layer's call, whose weights do
+ * not change, is ONE dispatch; a call with new statistics is two.
  *
  * x is handed to the main program flattened to rank 1 (a view of the same
  * buffer, nothing is copied) and the output, computed as [size], is returned
@@ -28,7 +28,7 @@ import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 import {BatchNormInference, BatchNormInferenceAttrs, BatchNormInferenceInputs} from '../kernel_names';
 import {channelBlocks} from '../shared/channel_params';
 import {checkKernelInputs} from '../shared/check_inputs';
-import {cachePerBackend} from '../shared/params_cache';
+import {cachedChannelTerms, cachePerBackend, CachedTerms} from '../shared/params_cache';
 
 import {BatchNormInferenceProgram, BatchNormInferenceVariant} from './batch_norm_inference_webgpu';
 import {runChecked} from './checked_dispatch';
@@ -66,22 +66,19 @@ function flat(t: TensorInfo): TensorInfo {
   return {dataId: t.dataId, shape: [util.sizeFromShape(t.shape)], dtype: t.dtype};
 }
 
-/** The cached `params` of each backend, released with the statistics. */
-const paramsCache = cachePerBackend<WebGPUBackend, TensorInfo>(
-    (backend, params) => backend.disposeData(params.dataId));
+/** The cached terms of each backend, released with the statistics. */
+const termsCache = cachePerBackend<WebGPUBackend, TensorInfo>(
+    (backend, terms) => backend.disposeData(terms.dataId));
 
-/** [mean; scale; beta] for these statistics and epsilon: cached, or folded now. */
-function channelParams(
-    backend: WebGPUBackend, stats: TensorInfo[], channels: number, epsilon: number): TensorInfo {
-  const [gamma, beta, mean, variance] = stats;
-  const cache = paramsCache(backend);
-  const key = {
-    gamma: gamma.dataId, beta: beta.dataId, mean: mean.dataId, variance: variance.dataId,
-    epsilon, variant: 'webgpu [mean; scale; beta]',
-  };
-  return cache.get(key) ?? cache.set(key, runChecked(
-      backend, new ChannelTermsProgram(channels), stats,
-      [{type: 'int32', data: [channels]}, {type: 'float32', data: [epsilon]}]));
+/** [mean; scale; beta] for these statistics and epsilon: cached, or computed now. */
+function channelTerms(
+    backend: WebGPUBackend, statistics: TensorInfo[], channels: number,
+    epsilon: number): CachedTerms<TensorInfo> {
+  return cachedChannelTerms(termsCache(backend), statistics, epsilon, 'webgpu [mean; scale; beta]',
+                            () => runChecked(backend, new ChannelTermsProgram(channels), statistics, [
+                              {type: 'int32', data: [channels]},
+                              {type: 'float32', data: [epsilon]},
+                            ]));
 }
 
 export function batchNormInference(args: {
@@ -95,15 +92,19 @@ export function batchNormInference(args: {
   const size = util.sizeFromShape(x.shape);
   if (size === 0) return backend.makeTensorInfo(x.shape, 'float32', new Float32Array(0));
 
-  const params = channelParams(backend, [gamma, beta, mean, variance], channels, epsilon);
+  const terms = channelTerms(backend, [gamma, beta, mean, variance], channels, epsilon);
   const layout = chooseVariant(
       channelBlocks(x.shape, axis).inner, channels, env().getBool(WEBGPU_VEC4_FLAG));
-  const out = runChecked(
-      backend, new BatchNormInferenceProgram(size, layout.variant), [flat(x), params], [
-        {type: 'int32', data: [layout.inner]},
-        {type: 'int32', data: [layout.channels]},
-      ]);
-  return {dataId: out.dataId, shape: x.shape.slice(), dtype: 'float32'};
+  try {
+    const out = runChecked(
+        backend, new BatchNormInferenceProgram(size, layout.variant), [flat(x), terms.value], [
+          {type: 'int32', data: [layout.inner]},
+          {type: 'int32', data: [layout.channels]},
+        ]);
+    return {dataId: out.dataId, shape: x.shape.slice(), dtype: 'float32'};
+  } finally {
+    if (terms.transient) backend.disposeData(terms.value.dataId);
+  }
 }
 
 export const batchNormInferenceConfig: KernelConfig = {

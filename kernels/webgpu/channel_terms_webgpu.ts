@@ -1,6 +1,6 @@
 /**
- * The fold program of the BatchNormInference webgpu kernel: from the four
- * statistics to the `params` buffer the main program reads, 3 * C floats in
+ * The channel terms program of the BatchNormInference webgpu kernel: from the
+ * four statistics to the `terms` buffer the main program reads, 3 * C floats in
  * three rows, mean, scale = gamma / sqrt(variance + epsilon) and beta.
  *
  * One invocation per value (3 * C of them): tiny next to the main program,
@@ -15,7 +15,7 @@ import {WORKGROUP_SIZE} from './batch_norm_inference_webgpu';
 
 export class ChannelTermsProgram implements WebGPUProgram {
   outputShape: number[];
-  shaderKey = 'batchNormInferenceFold';
+  shaderKey = 'batchNormInferenceChannelTerms';
   dispatchLayout = {x: [0]};
   dispatch: [number, number, number];
   variableNames = ['gamma', 'beta', 'mean', 'variance'];

@@ -37,21 +37,23 @@
   }
 
   /**
-   * Runs every case once (inputs from makeInputs(c, placement, toGpu)):
+   * Runs every case once, its inputs from `make(c)` ({x, params, opts}):
    * returns its name, dtype, shape and values (or the error), and
-   * tf.memory() before and after. `observe(params)`, if given, is called
-   * before the op and returns a function whose result (an object) is added
-   * to the case's result after the op ran.
+   * tf.memory() before and after. `prepare(c)`, if given, is awaited before
+   * the memory is read; `observe(params)`, if given, is called before the op
+   * and returns a function whose result (an object) is added to the case's
+   * result after the op ran.
    */
-  async function runCases(cases, placement, toGpu, observe) {
+  async function runEach(cases, make, prepare, observe) {
     const results = [];
     for (const c of cases) {
+      if (prepare) await prepare(c);
       const before = memory();
       const result = {name: c.name, before};
       try {
-        const {x, params} = makeInputs(c, placement, toGpu);
+        const {x, params, opts} = make(c);
         const observed = observe ? observe(params) : () => ({});
-        const y = tfbni.batchNormInference(x, ...params, options(c));
+        const y = tfbni.batchNormInference(x, ...params, opts);
         result.dtype = y.dtype;
         result.shape = y.shape;
         result.values = Array.from(await y.data());
@@ -64,6 +66,15 @@
       results.push(result);
     }
     return results;
+  }
+
+  /**
+   * Runs every case once (inputs from makeInputs(c, placement, toGpu)); see
+   * runEach for what comes back.
+   */
+  function runCases(cases, placement, toGpu, observe) {
+    const make = (c) => ({...makeInputs(c, placement, toGpu), opts: options(c)});
+    return runEach(cases, make, null, observe);
   }
 
   /**
@@ -170,28 +181,21 @@
    * size with 777, so that a result read from a recycled buffer shows.
    * `toGpu(t)` puts a tensor's values on the GPU (cases with gpu: true).
    */
-  async function typedInputRuns(cases, toGpu) {
-    const results = [];
-    for (const c of cases) {
-      const trap = tf.fill(c.shape, 777);
-      await trap.data();
-      trap.dispose();
-      const before = memory();
-      const result = {name: c.name, before};
-      try {
-        const x = typedInput(c.x, c.shape, c.kinds.x);
-        const params = PARAM_NAMES.map((k) => typedInput(c[k], [c[k].length], c.kinds[k]));
-        if (c.gpu) for (const t of [x, ...params]) toGpu(t);
-        const y = tfbni.batchNormInference(x, ...params, {epsilon: c.epsilon, axis: c.axis});
-        result.values = Array.from(await y.data());
-        tf.dispose([x, ...params, y]);
-      } catch (e) {
-        result.error = String((e && e.stack) || e);
-      }
-      result.after = memory();
-      results.push(result);
-    }
-    return results;
+  function typedInputRuns(cases, toGpu) {
+    const make = (c) => {
+      const x = typedInput(c.x, c.shape, c.kinds.x);
+      const params = PARAM_NAMES.map((k) => typedInput(c[k], [c[k].length], c.kinds[k]));
+      if (c.gpu) for (const t of [x, ...params]) toGpu(t);
+      return {x, params, opts: {epsilon: c.epsilon, axis: c.axis}};
+    };
+    return runEach(cases, make, (c) => fillAndFree(c.shape));
+  }
+
+  /** Fills a tensor of `shape` with 777, waits for it and frees it: its buffer is then recycled. */
+  async function fillAndFree(shape) {
+    const trap = tf.fill(shape, 777);
+    await trap.data();
+    trap.dispose();
   }
 
   /**
@@ -204,9 +208,7 @@
     const rgba = Array.from({length: height * width * 4}, (_, i) => (i * 37 + 11) % 256);
     const stats = {TrainedMean: [120, 100, 140], TrainedVariance: [900, 1600, 2500],
                    Scale: [1, -2, 0.5], Offset: [0, 1, -1]};
-    const trap = tf.fill([1, height, width, 3], 777);
-    await trap.data();
-    trap.dispose();
+    await fillAndFree([1, height, width, 3]);
     const before = memory();
     const input = tf.input({shape: [height, width, 3]});
     const layer = tfbni.batchNormInferenceLayer({axis: -1, Epsilon: 1e-3, ...stats});

@@ -105,7 +105,7 @@
 
   /**
    * Calls the op `times` times on the same tensors and counts the programs
-   * the backend runs in each call (the fold, then the main program; only the
+   * the backend runs in each call (the channel terms, then the main program; only the
    * main program while the statistics are unchanged). Then disposes the
    * inputs: the cached params must go with them.
    */
@@ -232,7 +232,7 @@
   }
 
   /**
-   * A fold shader that does not compile (its WGSL replaced on its way to the
+   * A channel terms shader that does not compile (its WGSL replaced on its way to the
    * backend), for statistics whose gamma is bool-backed (a source no other
    * test compiles, so the failure it records touches nothing else): the
    * first call's error is found asynchronously; the next call must throw it.
@@ -245,7 +245,7 @@
     const call = (gamma) => tfbni.batchNormInference(t.x, gamma, t.zero, t.zero, t.one, {epsilon: 1e-3, axis: 1});
     const original = backend.runWebGPUProgram;
     backend.runWebGPUProgram = function(program, ...rest) {
-      if (program.shaderKey === 'batchNormInferenceFold') {
+      if (program.shaderKey === 'batchNormInferenceChannelTerms') {
         program.getUserCode = () => 'fn main(index : i32) { let broken : i32 = 1.5; }';
       }
       return original.call(this, program, ...rest);
@@ -277,9 +277,15 @@
             restored: backend.runWebGPUProgram === original};
   }
 
+  /** One case under tfjs's kernel leak check (IS_TEST), inputs placed as `placement` says. */
+  async function leakCheckedRun(c, placement) {
+    const [r] = await withFlags({IS_TEST: true}, () => runCases([c], placement, toBuffer));
+    return r;
+  }
+
   window.harness = {
     init, memory, run, large, epsilonRuns, dispatchCounts, kernelErrors, grads, layerModel,
-    pipelineKeys, ownPipelines, typedInputs, brokenShader,
+    pipelineKeys, ownPipelines, typedInputs, brokenShader, leakCheckedRun,
     fromPixelsModel: window.harnessShared.fromPixelsModel,
   };
 })();

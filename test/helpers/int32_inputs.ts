@@ -20,16 +20,9 @@ import {formatMismatches} from './run_case';
 /** How one input is made: a float32 tensor, an int32 tensor, tf.cast(int32 | bool -> float32). */
 export type InputKind = 'float32'|'int32'|'int32-cast'|'bool-cast';
 
-export interface TypedInputCase {
+/** A case: the reference's data (small integers) and how each input is made. */
+export interface TypedInputCase extends BatchNormData {
   name: string;
-  shape: number[];
-  axis: number;
-  epsilon: number;
-  x: number[];
-  gamma: number[];
-  beta: number[];
-  mean: number[];
-  variance: number[];
   kinds: Partial<Record<'x'|'gamma'|'beta'|'mean'|'variance', InputKind>>;
   /** Put every input on the GPU (the backend's upload) before the op. */
   gpu: boolean;
@@ -94,8 +87,7 @@ export function checkTypedInputs(
       failures.push(`${c.name}: threw ${r.error}`);
       return;
     }
-    const d: BatchNormData = c;
-    const bad = compareWithReference(r.values!, d, profile);
+    const bad = compareWithReference(r.values!, c, profile);
     if (bad.length > 0) failures.push(`${c.name}: got [${r.values}]\n${formatMismatches(bad)}`);
     if (r.after.numTensors !== r.before.numTensors) {
       failures.push(`${c.name}: ${r.after.numTensors - r.before.numTensors} tensors left behind`);
