@@ -2,9 +2,9 @@
  * BatchNormInference on the webgl backend.
  *
  * One GPU pass per call when the statistics are unchanged: the per-channel
- * terms (mean, scale, beta) are made once per set of statistics and cached,
- * keyed by the statistics' identity (channel_terms.ts,
- * kernels/shared/params_cache.ts);
+ * terms (scale and shift, plus mean/2 and beta/2 for the centred form) are
+ * made once per set of statistics and cached, keyed by the statistics'
+ * identity (channel_terms.ts, kernels/shared/params_cache.ts);
  * the call then runs only the main program over x (batch_norm_inference_gpu.ts),
  * packed (vec4, WEBGL_PACK) or unpacked.
  *
@@ -44,14 +44,15 @@ export function batchNormInference(args: {
   const packed = env().getBool('WEBGL_PACK');
   const statistics = [gamma, beta, mean, variance];
   const facts = textureFacts(backend, x, statistics, packed);
-  const terms = channelTerms(backend, statistics, facts.cpuStatistics, epsilon, packed);
+  const {value: {terms, marker}, transient} =
+      channelTerms(backend, statistics, facts.cpuStatistics, epsilon, packed);
   const program = packed ?
       new BatchNormInferencePackedProgram(x.shape, axis, facts.xHasOutputLayout) :
       new BatchNormInferenceProgram(x.shape, axis);
   try {
-    return backend.runWebGLProgram(program, [x, terms.value], 'float32');
+    return backend.runWebGLProgram(program, [x, terms], 'float32', [[marker]]);
   } finally {
-    if (terms.transient) backend.disposeIntermediateTensorInfo(terms.value);
+    if (transient) backend.disposeIntermediateTensorInfo(terms);
   }
 }
 

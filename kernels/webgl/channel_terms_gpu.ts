@@ -1,32 +1,41 @@
 /**
- * The channel terms program of the webgl kernel, for statistics that live in
- * textures: writes the [3, C] `terms` the main program reads, rows mean,
- * scale and beta (the row order of the webgpu kernel's terms buffer), in
- * float32 arithmetic:
+ * The channel terms on the GPU, for statistics that live in textures: writes
+ * the terms [4, C] the main program reads (rows: s, t, mean / 2,
+ * beta / 2; see batch_norm_inference_gpu.ts), in float32 arithmetic:
  *
- *     scale = gamma / sqrt(variance + epsilon)
+ *     s = gamma / sqrt(variance + epsilon)
+ *     t = beta - mean * s, or `marker` where |t| > limit (or t is NaN): the
+ *         main program then takes the centred form for that channel.
  *
- * Packed, texel (0, c) holds (mean c, c+1, scale c, c+1) and texel (2, c)
- * (beta c, c+1, 0, 0). `epsilon` is a uniform. Division rather than
- * inversesqrt (GLSL leaves inversesqrt(0) undefined); a negative variance +
- * epsilon gives NaN explicitly (sqrt of a negative is undefined in GLSL too).
+ * Uniforms: `epsilon`, `limit` (the largest |t| the texture format keeps
+ * safe) and `marker` (see channel_terms.ts). Division rather than inversesqrt (GLSL
+ * leaves inversesqrt(0) undefined); a negative variance + epsilon gives NaN
+ * explicitly (sqrt of a negative is undefined in GLSL too).
  */
 import type {GPGPUProgram} from '@tensorflow/tfjs-backend-webgl';
 
 import {PROGRAM_TAG, useShapeUniforms} from './batch_norm_inference_gpu';
 
-const SCALE_FUNCTION = `
+const TERM_FUNCTIONS = `
   float channelScale(float gamma, float variance) {
     float d = variance + epsilon;
     return d < 0.0 ? NAN : gamma / sqrt(d);
   }
+  float channelShift(float scale, float beta, float mean) {
+    float t = beta - mean * scale;
+    return abs(t) <= limit ? t : marker;
+  }
 `;
 
-const UNIFORMS = [{name: 'epsilon', type: 'float' as const}];
+const UNIFORMS = [
+  {name: 'epsilon', type: 'float' as const},
+  {name: 'limit', type: 'float' as const},
+  {name: 'marker', type: 'float' as const},
+];
 
 /** The custom uniform values, in the programs' order. */
-export function channelTermsUniforms(epsilon: number): number[][] {
-  return [[epsilon]];
+export function channelTermsUniforms(epsilon: number, limit: number, marker: number): number[][] {
+  return [[epsilon], [limit], [marker]];
 }
 
 /** The fields both programs share; `main` is the body of the shader's main(). */
@@ -38,10 +47,10 @@ abstract class ChannelTermsBase implements GPGPUProgram {
   customUniforms = UNIFORMS;
 
   constructor(channels: number, variant: 'packed'|'unpacked', main: string) {
-    this.outputShape = [3, channels];
+    this.outputShape = [4, channels];
     this.userCode = `
       // ${PROGRAM_TAG} terms ${variant}
-      ${SCALE_FUNCTION}
+      ${TERM_FUNCTIONS}
       void main() {
         ivec2 rc = getOutputCoords();
         int c = rc.y;${main}
@@ -50,30 +59,34 @@ abstract class ChannelTermsBase implements GPGPUProgram {
   }
 }
 
-/** Writes the terms [3, C] packed. */
+/** Writes the terms [4, C] packed: texel (0, c) = (s c, c+1, t c, c+1), (2, c) = halves of mean, beta. */
 export class ChannelTermsPackedProgram extends ChannelTermsBase {
   packedInputs = true;
   packedOutput = true;
 
   constructor(channels: number) {
     super(channels, 'packed', `
+        vec2 b = getBeta(c).xy;
+        vec2 m = getMean(c).xy;
         if (rc.x == 0) {
           vec2 g = getGamma(c).xy;
           vec2 v = getVariance(c).xy;
           vec2 s = vec2(channelScale(g.x, v.x), channelScale(g.y, v.y));
-          setOutput(vec4(getMean(c).xy, s));
+          setOutput(vec4(s, channelShift(s.x, b.x, m.x), channelShift(s.y, b.y, m.y)));
         } else {
-          setOutput(vec4(getBeta(c).xy, 0.0, 0.0));
+          setOutput(vec4(m * 0.5, b * 0.5));
         }`);
   }
 }
 
-/** Writes the terms [3, C] unpacked. */
+/** Writes the terms [4, C] unpacked. */
 export class ChannelTermsProgram extends ChannelTermsBase {
   constructor(channels: number) {
     super(channels, 'unpacked', `
-        float y = rc.x == 0 ? getMean(c) :
-                  rc.x == 1 ? channelScale(getGamma(c), getVariance(c)) : getBeta(c);
+        float s = channelScale(getGamma(c), getVariance(c));
+        float y = rc.x == 0 ? s :
+                  rc.x == 1 ? channelShift(s, getBeta(c), getMean(c)) :
+                  rc.x == 2 ? getMean(c) * 0.5 : getBeta(c) * 0.5;
         setOutput(y);`);
   }
 }
