@@ -184,8 +184,36 @@
     }
   }
 
+  /**
+   * The command line of a GPU bench file, `node bench/<name>.js [--json]
+   * [--reps N] ...`: resolves run({repeats, onProgress, ...extraOptions(args)})
+   * and prints the result as JSON (--json) or as format(result) and the
+   * seconds it took; on an error, prints it and exits 1.
+   */
+  function benchMain(name, run, format, extraOptions = () => ({})) {
+    const args = process.argv.slice(2);
+    const repsAt = args.indexOf('--reps');
+    const started = Date.now();
+    run({
+      repeats: repsAt >= 0 ? Number(args[repsAt + 1]) : 7,
+      onProgress: (m) => process.stderr.write(`  ${m}\n`),
+      ...extraOptions(args),
+    }).then((result) => {
+      result.seconds = (Date.now() - started) / 1000;
+      if (args.includes('--json')) {
+        process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+      } else {
+        process.stdout.write(format(result) + '\n');
+        process.stdout.write(`(${result.seconds.toFixed(0)} s)\n`);
+      }
+    }, (e) => {
+      process.stderr.write(`bench/${name}.js: ${e.stack || e}\n`);
+      process.exit(1);
+    });
+  }
+
   const api = {benchOptions, settle, readbackMs, chainMs, shapePlan, timeContenders, mediansAndMinimums,
-               markdownTable, runInBenchPage};
+               markdownTable, runInBenchPage, benchMain};
   if (typeof module === 'object' && module.exports) module.exports = api;
   else root.tfbniGpuTiming = api;
 })(typeof globalThis !== 'undefined' ? globalThis : this);

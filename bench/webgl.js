@@ -12,12 +12,12 @@
  * Statistics, for both ops (--stats picks; default tensors,arrays):
  *   tensors  tensors created once with their values on the CPU (a layer's
  *            loaded weights): tf.batchNorm uploads them on its first call and
- *            keeps them GPU-resident; ours folds them once, caches the params
+ *            keeps them GPU-resident; ours computes its channel terms once, caches them
  *            (one GPU pass per call);
  *   arrays   plain Float32Arrays passed on every call (new tensors per call:
- *            both ops upload, ours also folds, every call);
+ *            both ops upload, ours also computes its terms, every call);
  *   gpu      tensors living in textures (produced by a GPU op, as after
- *            training): ours folds them on the GPU once (a second, tiny
+ *            training): ours computes its terms on the GPU once (a second, tiny
  *            program on the first call only).
  *
  * How it measures (bench/gpu_timing.js): chains of N >= 20 dependent ops, read
@@ -128,9 +128,9 @@ function formatTable(result) {
   lines.push('(a) tf.batchNorm normalizes along the last axis only (its cpu kernel indexes the ' +
              'statistics as mean[i % C], so it is wrong for a non-last channel axis); for axis-1 ' +
              'rows it is timed on the same number of elements in channels-last layout.');
-  lines.push('statistics: tensors = created once with CPU values (params folded once on the CPU ' +
+  lines.push('statistics: tensors = created once with CPU values (channel terms computed once on the CPU ' +
              'and cached); arrays = Float32Arrays on every call; gpu = tensors living in textures ' +
-             '(params folded once on the GPU and cached). ours = tfbni.batchNormInference; identity = tf.add(x, 0); ' +
+             '(channel terms computed once on the GPU and cached). ours = tfbni.batchNormInference; identity = tf.add(x, 0); ' +
              'ns/el = nanoseconds per element.');
   return lines.join('\n');
 }
@@ -169,31 +169,15 @@ if (typeof module !== 'undefined' && module.exports) {
 }
 
 if (typeof require !== 'undefined' && typeof module !== 'undefined' && require.main === module) {
-  const args = process.argv.slice(2);
-  const json = args.includes('--json');
-  const repsAt = args.indexOf('--reps');
-  const repeats = repsAt >= 0 ? Number(args[repsAt + 1]) : 7;
-  const statsAt = args.indexOf('--stats');
-  const statistics = statsAt >= 0 ? args[statsAt + 1].split(',') : undefined;
   const {BENCH_SHAPES} = require('./shapes.js');
-  const shapesAt = args.indexOf('--shapes');
-  const rows = shapesAt >= 0 ?
-      args[shapesAt + 1].split(';').map((s) => BENCH_SHAPES.find((r) => r.shape.join('x') === s)) :
-      undefined;
-  const started = Date.now();
-  runWebglBench({
-    repeats, statistics, rows,
-    onProgress: (m) => process.stderr.write(`  ${m}\n`),
-  }).then((result) => {
-    result.seconds = (Date.now() - started) / 1000;
-    if (json) {
-      process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-    } else {
-      process.stdout.write(formatTable(result) + '\n');
-      process.stdout.write(`(${result.seconds.toFixed(0)} s)\n`);
-    }
-  }, (e) => {
-    process.stderr.write(`bench/webgl.js: ${e.stack || e}\n`);
-    process.exit(1);
+  require('./gpu_timing.js').benchMain('webgl', runWebglBench, formatTable, (args) => {
+    const statsAt = args.indexOf('--stats');
+    const shapesAt = args.indexOf('--shapes');
+    return {
+      statistics: statsAt >= 0 ? args[statsAt + 1].split(',') : undefined,
+      rows: shapesAt >= 0 ?
+          args[shapesAt + 1].split(';').map((s) => BENCH_SHAPES.find((r) => r.shape.join('x') === s)) :
+          undefined,
+    };
   });
 }

@@ -40,13 +40,13 @@ async function tfbniWebgpuBench(options) {
     const beta = tf.randomUniform([channels], -0.5, 0.5, 'float32', 3);
     const mean = tf.randomUniform([channels], -0.2, 0.2, 'float32', 4);
     const variance = tf.randomUniform([channels], 0.5, 1.5, 'float32', 5);
-    // 'oursFold' changes epsilon on every call, so the cached params never
-    // match: the fold program runs before the main one each time (what a call
+    // 'oursTerms' changes epsilon on every call, so the cached terms never
+    // match: the channel terms program runs before the main one each time (what a call
     // with new statistics costs; 'ours' is the cached, one-dispatch case).
     let calls = 0;
     const contenders = {
       ours: {op: (t) => tfbni.batchNormInference(t, gamma, beta, mean, variance, {epsilon, axis}), x},
-      oursFold: {op: (t) => tfbni.batchNormInference(
+      oursTerms: {op: (t) => tfbni.batchNormInference(
           t, gamma, beta, mean, variance, {epsilon: epsilon * (1 + 1e-6 * (++calls % 1000)), axis}), x},
       // The scalar program (one element per invocation) where the kernel
       // would pick a vec4 variant: what the TFBNI_WEBGPU_VEC4 path gains.
@@ -62,7 +62,7 @@ async function tfbniWebgpuBench(options) {
     result.rows.push({shape, axis, size, chain, repeats: reps, readbackMs: readbackMs.get(x),
                       batchNormShape, samples: perOp,
                       batchNormOverOurs: medianRatio(perOp.batchNorm, perOp.ours),
-                      foldOverOurs: medianRatio(perOp.oursFold, perOp.ours),
+                      termsOverOurs: medianRatio(perOp.oursTerms, perOp.ours),
                       scalarOverOurs: medianRatio(perOp.oursScalar, perOp.ours),
                       oursOverIdentity: medianRatio(perOp.ours, perOp.identity),
                       ...mediansAndMinimums(perOp)});
@@ -83,24 +83,24 @@ function formatWebgpuTable(result) {
              `median (min) of ${result.repeats} repetitions (${2 * result.repeats} for tensors of ` +
              `<= 1e5 elements) after warm-up; ratios are medians of per-repetition ratios.`);
   lines.push('');
-  const header = ['shape', 'axis', 'N', 'ours ms/op (min)', 'ns/el', 'ours, fold each call',
+  const header = ['shape', 'axis', 'N', 'ours ms/op (min)', 'ns/el', 'ours, terms each call',
                   'ours, scalar program', 'tf.batchNorm ms/op (min)', 'tf.add(x,0) ms/op (min)',
-                  'batchNorm/ours', 'fold/ours', 'scalar/ours', 'ours/identity'];
+                  'batchNorm/ours', 'terms/ours', 'scalar/ours', 'ours/identity'];
   const ms = (r, name) => `${r[name].toFixed(3)} (${r[`${name}Min`].toFixed(3)})`;
   const body = result.rows.map((r) => {
     const note = r.batchNormShape.join() === r.shape.join() ? '' : ' (a)';
     return [`[${r.shape.join(',')}]`, String(r.axis), String(r.chain), ms(r, 'ours'),
-            (r.ours * 1e6 / r.size).toFixed(2), ms(r, 'oursFold'), ms(r, 'oursScalar'),
+            (r.ours * 1e6 / r.size).toFixed(2), ms(r, 'oursTerms'), ms(r, 'oursScalar'),
             ms(r, 'batchNorm') + note, ms(r, 'identity'), r.batchNormOverOurs.toFixed(2) + 'x',
-            r.foldOverOurs.toFixed(2) + 'x', r.scalarOverOurs.toFixed(2) + 'x',
+            r.termsOverOurs.toFixed(2) + 'x', r.scalarOverOurs.toFixed(2) + 'x',
             r.oursOverIdentity.toFixed(2) + 'x'];
   });
   lines.push(...markdownTable(header, body));
   lines.push('');
   lines.push('(a) tf.batchNorm normalizes along the last axis only; for non-last axes it is ' +
              'timed on the same number of elements in channels-last layout.');
-  lines.push('ours = tfbni.batchNormInference with unchanged statistics (cached params: one ' +
-             'dispatch per call); ours, fold each call = a new epsilon every call (fold + main ' +
+  lines.push('ours = tfbni.batchNormInference with unchanged statistics (cached terms: one ' +
+             'dispatch per call); ours, terms each call = a new epsilon every call (channel terms + main ' +
              'program); ours, scalar program = TFBNI_WEBGPU_VEC4 false (one element per ' +
              'invocation instead of four); identity = tf.add(x, 0); ns/el = nanoseconds per ' +
              'element (median).');
@@ -143,22 +143,5 @@ if (typeof module !== 'undefined' && module.exports) {
 }
 
 if (typeof require !== 'undefined' && typeof module !== 'undefined' && require.main === module) {
-  const args = process.argv.slice(2);
-  const repsAt = args.indexOf('--reps');
-  const started = Date.now();
-  runWebgpuBench({
-    repeats: repsAt >= 0 ? Number(args[repsAt + 1]) : 7,
-    onProgress: (m) => process.stderr.write(`  ${m}\n`),
-  }).then((result) => {
-    result.seconds = (Date.now() - started) / 1000;
-    if (args.includes('--json')) {
-      process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-    } else {
-      process.stdout.write(formatWebgpuTable(result) + '\n');
-      process.stdout.write(`(${result.seconds.toFixed(0)} s)\n`);
-    }
-  }, (e) => {
-    process.stderr.write(`bench/webgpu.js: ${e.stack || e}\n`);
-    process.exit(1);
-  });
+  require('./gpu_timing.js').benchMain('webgpu', runWebgpuBench, formatWebgpuTable);
 }

@@ -15,8 +15,8 @@
  *   - the backend really is webgl, with the flags asked for (the GL renderer
  *     is printed);
  *   - every case against the reference, with the statistics on the CPU (the
- *     fold runs in float64 on the CPU, x is uploaded by the backend) and with
- *     everything already in textures (the fold runs on the GPU; x already has
+ *     channel terms are made on the CPU, x is uploaded by the backend) and with
+ *     everything already in textures (the terms are made on the GPU; x already has
  *     the output's layout), and that every program variant really ran;
  *   - no leak: tf.memory().numTensors and numBytesInGPU back to where they
  *     were after every case;
@@ -36,6 +36,8 @@ import type {Page} from 'playwright-core';
 import {BatchNormCase, CaseSpec, fitsHalfFloat, loadCases, materialize} from './helpers/cases';
 import {BrowserSession, describeInBrowser, startBrowser} from './helpers/browser';
 import {fuzzCases} from './helpers/fuzz';
+import {gradientFailures} from './helpers/gpu_gradients';
+import {checkTypedInputs, TYPED_INPUT_CASES} from './helpers/int32_inputs';
 import {BatchNormData, channelOf, compareWithReference, Mismatch, referenceBatchNorm, roundToHalf, termMagnitude, tolerance, ToleranceProfile, webglOutOfDomain} from './helpers/reference';
 import {checkLeaks, checkResults, expectNoFailures, formatMismatches, Memory, RunResult, toPage, worstMismatches} from './helpers/run_case';
 
@@ -248,20 +250,20 @@ describeInBrowser('BatchNormInference webgl kernel in headless Chromium', () => 
             `(${config.profile})`, checkResults(config.cases, runs.cpu, config.profile));
       }, CASES_TIMEOUT_MS);
 
-      it(`matches the float64 reference on ${count}, everything in textures (GPU fold)`, async () => {
+      it(`matches the float64 reference on ${count}, everything in textures (GPU channel terms)`, async () => {
         runs.gpu = await page.evaluate(
             ([cases, placement]) => (window as any).harness.run(cases, placement),
             [pageCases, 'gpu'] as const);
         expectNoFailures(
             `(${config.profile})`, checkResults(config.cases, runs.gpu, config.profile));
         // Both packed variants (x read at its own texel, x read through
-        // tfjs's sampler) or the unpacked one, and the GPU fold, really ran.
+        // tfjs's sampler) or the unpacked one, and the GPU channel terms program, really ran.
         const variants = await page.evaluate(() => (window as any).harness.variants());
         expect(variants).toEqual({
           packedSameLayout: config.expect.pack,
           packedGeneral: config.expect.pack,
           unpacked: !config.expect.pack,
-          gpuFold: true,
+          gpuTerms: true,
         });
       }, CASES_TIMEOUT_MS);
 
@@ -320,27 +322,8 @@ describeInBrowser('BatchNormInference webgl kernel in headless Chromium', () => 
         it('computes the gradient on webgl like the cpu backend', async () => {
           const cases = config.cases.filter((c) => GRAD_CASE_NAMES.includes(c.name));
           expect(cases.length).toBeGreaterThanOrEqual(4);
-          const result = await page.evaluate(
-              (cs) => (window as any).harness.grads(cs), cases.map((c) => toPage(c, true)));
-          expect(result.backendDuring).toBe('webgl');
-          expect(result.after).toEqual(result.before);
-          const names = ['x', 'gamma', 'beta', 'mean', 'variance'];
-          const failures: string[] = [];
-          cases.forEach((c, i) => {
-            names.forEach((n, k) => {
-              const onWebgl: number[] = result.webgl[i][k];
-              const onCpu: number[] = result.cpu[i][k];
-              const scale = Math.max(1, ...onCpu.map(Math.abs));
-              const worst = onCpu.map((v, j) => ({j, d: Math.abs(onWebgl[j] - v)}))
-                                .sort((a, b) => b.d - a.d)[0];
-              if (onWebgl.length !== onCpu.length || !(worst.d <= config.gradTolerance * scale)) {
-                failures.push(`${c.name}: d${n}[${worst.j}] webgl ${onWebgl[worst.j]} vs cpu ` +
-                              `${onCpu[worst.j]} (allowed ${config.gradTolerance} x ` +
-                              `${scale.toPrecision(3)})`);
-              }
-            });
-          });
-          expectNoFailures('(gradient, webgl vs cpu)', failures);
+          expectNoFailures('(gradient, webgl vs cpu)',
+                           await gradientFailures(page, cases, 'webgl', config.gradTolerance));
           expect(await page.evaluate(() => (window as any).harness.memory())).toEqual(start);
         });
       }
@@ -366,6 +349,40 @@ describeInBrowser('BatchNormInference webgl kernel in headless Chromium', () => 
           expectNoFailures(`(${config.profile})`, failures);
         });
       }
+
+      it(`#18: reads int32- and bool-backed x and statistics (${TYPED_INPUT_CASES.length} cases)`, async () => {
+        const results = await page.evaluate(
+            (cs) => (window as any).harness.typedInputs(cs), TYPED_INPUT_CASES);
+        expectNoFailures('(typed inputs)', checkTypedInputs(TYPED_INPUT_CASES, results, config.profile));
+      });
+
+      it('#18: no cancellation loss: x = 300, mean = 299, variance 1e-6, gamma 2, epsilon 1e-4', async () => {
+        // Half floats: the multiply-add x*s + (beta - mean*s) stored
+        // beta - mean*s = -59500 as a half float (ulp 32) and gave 212. Every
+        // channel now takes the centred form, whose error is relative to the
+        // result: x, mean and gamma are exact in half floats; the scale is
+        // rounded once into the texture and its variance input once (the
+        // statistics on the GPU), the result once more, each within the unit
+        // roundoff 2^-11, so 3 * 2^-11 of the result. Float32 textures keep the
+        // multiply-add form and its tolerance ('webgl-f32': 4 * 2^-24 of the
+        // terms |x*s| + |mean*s| + |beta|, plus an ulp of the result).
+        const c = materialize({name: 'cancellation', xShape: [1, 1], epsilon: 1e-4, x: [300],
+                               gamma: [2], beta: [0], mean: [299], variance: [1e-6]});
+        const expected = referenceBatchNorm(c)[0];
+        const allowed = format === 'f16' ? 3 * 2 ** -11 * Math.abs(expected) :
+                                           tolerance(config.profile, expected, termMagnitude(c)[0]);
+        const failures: string[] = [];
+        for (const placement of ['cpu', 'gpu'] as const) {
+          const [r] = await page.evaluate(
+              ([cs, p]) => (window as any).harness.run(cs, p), [[toPage(c)], placement] as const);
+          if (!(Math.abs(r.values?.[0] - expected) <= allowed)) {
+            failures.push(`statistics on ${placement}: got ${r.values ?? r.error}, expected ` +
+                          `${expected} +- ${allowed.toPrecision(3)}`);
+          }
+          failures.push(...checkLeaks([r]));
+        }
+        expectNoFailures(`(cancellation, ${format})`, failures);
+      });
 
       if (config.fuzz) {
         it(`matches the float64 reference on ${FUZZ_CASES} seeded fuzz cases (seed ${FUZZ_SEED})`, async () => {
@@ -447,7 +464,7 @@ describeInBrowser('BatchNormInference webgl kernel in headless Chromium', () => 
               [toPage(base), toPage(other), placement] as const);
           const runs: Array<{name: string, programs: string[], values: number[]}> = out.runs;
           const own = (r: {programs: string[]}) => r.programs.filter((t) => t !== '-');
-          const folds = (r: {programs: string[]}) => own(r).filter((t) => t.startsWith('fold')).length;
+          const terms = (r: {programs: string[]}) => own(r).filter((t) => t.startsWith('terms')).length;
           const where = `statistics on ${placement}`;
           // Which statistics each call used, for the reference.
           const stats = [base, base, other, base, base, {...base, gamma: other.gamma}, {...base, gamma: other.gamma}];
@@ -458,7 +475,7 @@ describeInBrowser('BatchNormInference webgl kernel in headless Chromium', () => 
               failures.push(`${where}, ${r.name}:\n` +
                             formatMismatches(worstMismatches(r.values, d, config.profile)));
             }
-            if (own(r).filter((t) => !t.startsWith('fold')).length !== 1) {
+            if (own(r).filter((t) => !t.startsWith('terms')).length !== 1) {
               failures.push(`${where}, ${r.name}: ran [${r.programs}], expected one main program`);
             }
           });
@@ -468,11 +485,11 @@ describeInBrowser('BatchNormInference webgl kernel in headless Chromium', () => 
               failures.push(`${where}, ${runs[i].name}: ran [${runs[i].programs}], expected ONE program`);
             }
           }
-          // New statistics (new dataIds): folded again, on the GPU when they live there.
-          const expectedFolds = placement === 'gpu' ? [1, 0, 1, 0, 1, 1, 0] : [0, 0, 0, 0, 0, 0, 0];
-          const gotFolds = runs.map(folds);
-          if (JSON.stringify(gotFolds) !== JSON.stringify(expectedFolds)) {
-            failures.push(`${where}: GPU folds per call ${gotFolds}, expected ${expectedFolds}`);
+          // New statistics (new dataIds): terms made again, on the GPU when they live there.
+          const expectedTerms = placement === 'gpu' ? [1, 0, 1, 0, 1, 1, 0] : [0, 0, 0, 0, 0, 0, 0];
+          const gotTerms = runs.map(terms);
+          if (JSON.stringify(gotTerms) !== JSON.stringify(expectedTerms)) {
+            failures.push(`${where}: GPU channel terms programs per call ${gotTerms}, expected ${expectedTerms}`);
           }
           expect(runs[1].values).toEqual(runs[0].values);
           // The cached params live as long as the statistics, then go.

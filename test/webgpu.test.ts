@@ -42,6 +42,8 @@ import type {Page} from 'playwright-core';
 
 import {WEBGPU_VEC4_FLAG} from '../kernels/flags';
 import {loadCases, prng} from './helpers/cases';
+import {gradientFailures} from './helpers/gpu_gradients';
+import {checkTypedInputs, INT32_REPRO, TYPED_INPUT_CASES} from './helpers/int32_inputs';
 import {BrowserSession, describeInBrowser, SKIP_ENV, startBrowser, WEBGPU_FLAGS} from './helpers/browser';
 import {BatchNormData, compareWithReference, referenceBatchNorm, termMagnitude, tolerance, ulp32} from './helpers/reference';
 import {checkLeaks, checkResults, expectNoFailures, formatMismatches, Memory, RunResult, toPage} from './helpers/run_case';
@@ -157,6 +159,38 @@ describeInBrowser('BatchNormInference webgpu kernel in headless Chromium', () =>
     expect(Math.abs(out.results[0].values[0] - 50)).toBeLessThanOrEqual(2 * ulp32(50));
   });
 
+  it('#18: reads an int32 x as numbers, not stale memory: int32 [1..6] after a 777 fill', async () => {
+    const [r] = await page.evaluate((cs) => (window as any).harness.typedInputs(cs), [INT32_REPRO]);
+    expect(r.values).not.toContain(777);
+    expectNoFailures('(int32 x)', checkTypedInputs([INT32_REPRO], [r], PROFILE));
+  });
+
+  it(`#18: reads int32- and bool-backed x and statistics (${TYPED_INPUT_CASES.length} cases, ` +
+     'every program variant, CPU values and GPU buffers)', async () => {
+    const results = await page.evaluate(
+        (cs) => (window as any).harness.typedInputs(cs), TYPED_INPUT_CASES);
+    expectNoFailures('(typed inputs)', checkTypedInputs(TYPED_INPUT_CASES, results, PROFILE));
+  });
+
+  it('#18: runs a layer model on an int32 image from tf.browser.fromPixels', async () => {
+    const out = await page.evaluate(() => (window as any).harness.fromPixelsModel());
+    expect(out.dtype).toBe('int32');
+    const s = out.stats;
+    const d: BatchNormData = {shape: out.shape, axis: 3, epsilon: 1e-3, x: out.rgb, gamma: s.Scale,
+                              beta: s.Offset, mean: s.TrainedMean, variance: s.TrainedVariance};
+    expect(formatMismatches(compareWithReference(out.values, d, PROFILE))).toBe('');
+    expect(out.after).toEqual(out.before);
+  });
+
+  it('#18: a shader that fails to compile makes the next call throw, naming the shader', async () => {
+    const out = await page.evaluate(() => (window as any).harness.brokenShader());
+    expect(out.restored).toBe(true);
+    expect(out.message).toMatch(
+        /^Error in BatchNormInference \(webgpu\): the shader batchNormInferenceChannelTerms for inputs of dtypes bool, float32, float32, float32 failed to compile or validate: /);
+    expect(out.afterSecond).toEqual(out.beforeSecond);
+    expect(out.after).toEqual(out.before);
+  });
+
   it('runs a dispatch of more than 65535 workgroups (x of 4.3M elements, axis 1)', async () => {
     const shape = [1, 3, 1433335];
     const stats = [[1.5, -2, 0.5], [0.25, -1, 3], [-0.5, 2, 1], [0.5, 2, 0.01]];
@@ -185,7 +219,7 @@ describeInBrowser('BatchNormInference webgpu kernel in headless Chromium', () =>
        const out = await page.evaluate(
            ([pc]) => (window as any).harness.dispatchCounts(pc, 3), [toPage(c)] as const);
        expect(out.restored).toBe(true);
-       expect(out.counts).toEqual([2, 1, 1]);  // fold + main, then main only
+       expect(out.counts).toEqual([2, 1, 1]);  // channel terms + main, then main only
        // x, the statistics and the cached params while they live ...
        expect(out.cached.numTensors).toBe(out.before.numTensors + 5);
        expect(out.cached.numBytesInGPU).toBe(
@@ -193,6 +227,17 @@ describeInBrowser('BatchNormInference webgpu kernel in headless Chromium', () =>
        // ... and nothing once they are disposed.
        expect(out.after).toEqual(out.before);
      });
+
+  it("passes tfjs's own kernel leak check (IS_TEST): nothing is cached under it", async () => {
+    const base = ALL_CASES.find((c) => c.name === 'channels-last image [2,5,7,16] axis -1, epsilon 1e-5')!;
+    const results: RunResult[] = [];
+    for (const placement of ['cpu', 'gpu'] as const) {
+      results.push(await page.evaluate(
+          ([c, p]) => (window as any).harness.leakCheckedRun(c, p), [toPage(base), placement] as const));
+    }
+    expectNoFailures('(IS_TEST)', [...checkResults([base, base], results, PROFILE),
+                                   ...checkLeaks(results)]);
+  });
 
   it('checks its inputs when run directly (engine().runKernel), leaking nothing', async () => {
     const out = await page.evaluate(() => (window as any).harness.kernelErrors());
@@ -212,24 +257,7 @@ describeInBrowser('BatchNormInference webgpu kernel in headless Chromium', () =>
   it('computes the gradient on webgpu like the cpu backend', async () => {
     const cases = ALL_CASES.filter((c) => GRAD_CASE_NAMES.includes(c.name));
     expect(cases.length).toBe(GRAD_CASE_NAMES.length);
-    const result = await page.evaluate(
-        (cs) => (window as any).harness.grads(cs), cases.map((c) => toPage(c, true)));
-    expect(result.backendDuring).toBe('webgpu');
-    expect(result.after).toEqual(result.before);
-    // Both sides compute in float32 and sum in different orders: relative to
-    // the largest |gradient| (at least 1).
-    const names = ['x', 'gamma', 'beta', 'mean', 'variance'];
-    const failures: string[] = [];
-    cases.forEach((c, i) => names.forEach((n, k) => {
-      const onGpu: number[] = result.webgpu[i][k];
-      const onCpu: number[] = result.cpu[i][k];
-      const scale = Math.max(1, ...onCpu.map(Math.abs));
-      const off = Math.max(...onCpu.map((v, j) => Math.abs(onGpu[j] - v)));
-      if (onGpu.length !== onCpu.length || !(off <= 1e-5 * scale)) {
-        failures.push(`${c.name}: d${n} off by ${off} (allowed ${1e-5 * scale})`);
-      }
-    }));
-    expectNoFailures('(gradient, webgpu vs cpu)', failures);
+    expectNoFailures('(gradient, webgpu vs cpu)', await gradientFailures(page, cases, 'webgpu', 1e-5));
   });
 
   it('runs a layer model (channels-last and axis 1) that predicts what it predicts on cpu',
@@ -237,7 +265,7 @@ describeInBrowser('BatchNormInference webgpu kernel in headless Chromium', () =>
        const result = await page.evaluate(() => (window as any).harness.layerModel());
        expect(result.backendDuring).toBe('webgpu');
        expect(result.after).toEqual(result.before);
-       // Weights unchanged since the first call: each layer runs one program, no fold.
+       // Weights unchanged since the first call: each layer runs one program, no channel terms.
        expect(result.ownPrograms).toEqual(['batchNormInference_last4', 'batchNormInference_inner4']);
        expect(result.webgpu.length).toBe(2 * 6 * 6 * 8);
        // conv2d sums in a different order on each backend; the layers scale

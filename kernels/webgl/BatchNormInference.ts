@@ -2,15 +2,15 @@
  * BatchNormInference on the webgl backend.
  *
  * One GPU pass per call when the statistics are unchanged: the per-channel
- * params (scale and shift, plus mean/2 and beta/2 where folding would
- * overflow) are made once per set of statistics and cached, keyed by the
- * statistics' identity (batch_norm_params.ts, kernels/shared/params_cache.ts);
+ * terms (scale and shift, plus mean/2 and beta/2 for the centred form) are
+ * made once per set of statistics and cached, keyed by the statistics'
+ * identity (channel_terms.ts, kernels/shared/params_cache.ts);
  * the call then runs only the main program over x (batch_norm_inference_gpu.ts),
  * packed (vec4, WEBGL_PACK) or unpacked.
  *
  * The channel index comes from the output coordinates, so any rank the
  * backend supports (2..6 here) and any axis work without a transpose. Every
- * intermediate is disposed before returning; the cached params are released
+ * intermediate is disposed before returning; the cached terms are released
  * when one of their statistics is.
  */
 import {env, KernelConfig, TensorInfo, util} from '@tensorflow/tfjs-core';
@@ -21,7 +21,7 @@ import {fail} from '../shared/fail';
 import {BatchNormInferenceKernelArgs, batchNormInferenceKernelConfig, checkKernelInputs} from '../shared/check_inputs';
 
 import {BatchNormInferencePackedProgram, BatchNormInferenceProgram} from './batch_norm_inference_gpu';
-import {channelParams} from './batch_norm_params';
+import {channelTerms} from './channel_terms';
 import {textureFacts} from './texture_facts';
 
 /** The highest rank tfjs-backend-webgl's shader compiler handles. */
@@ -40,15 +40,15 @@ export function batchNormInference(args: BatchNormInferenceKernelArgs<MathBacken
   const packed = env().getBool('WEBGL_PACK');
   const statistics = [gamma, beta, mean, variance];
   const facts = textureFacts(backend, x, statistics, packed);
-  const {params, marker, transient} =
-      channelParams(backend, statistics, facts.cpuStatistics, epsilon, packed);
+  const {value: {terms, marker}, transient} =
+      channelTerms(backend, statistics, facts.cpuStatistics, epsilon, packed);
   const program = packed ?
       new BatchNormInferencePackedProgram(x.shape, axis, facts.xHasOutputLayout) :
       new BatchNormInferenceProgram(x.shape, axis);
   try {
-    return backend.runWebGLProgram(program, [x, params], 'float32', [[marker]]);
+    return backend.runWebGLProgram(program, [x, terms], 'float32', [[marker]]);
   } finally {
-    if (transient) backend.disposeIntermediateTensorInfo(params);
+    if (transient) backend.disposeIntermediateTensorInfo(terms);
   }
 }
 

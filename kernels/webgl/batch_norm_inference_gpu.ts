@@ -1,16 +1,16 @@
 /**
  * Main shader programs of the BatchNormInference webgl kernel: one pass over
- * x, reading the per-channel `params` tensor the kernel caches (see
- * batch_norm_params.ts for how params are made).
+ * x, reading the per-channel `terms` tensor the kernel caches (see
+ * channel_terms.ts for how the terms are made).
  *
- * Params [4, C], rows (s, t, mean / 2, beta / 2) with s = gamma /
+ * Terms [4, C], rows (s, t, mean / 2, beta / 2) with s = gamma /
  * sqrt(variance + epsilon) and t = beta - mean * s, or t = the uniform
- * `marker` for the channels that cannot be folded safely:
+ * `marker` for the channels that take the centred form:
  *
  *     y = x * s + t                                 where |t| < marker
  *     y = ((x * 0.5 - mean / 2) * s + beta / 2) * 2  elsewhere (centred)
  *
- * Why. The folded x * s + t is one multiply-add per element and its error is
+ * Why. The multiply-add x * s + t is one multiply-add per element and its error is
  * relative to the terms |x*s| + |mean*s| + |beta| (the tolerance
  * test/helpers/reference.ts allows), but it overflows where the terms exceed
  * the texture format while the result does not (x ~ mean ~ 1e38 on float32
@@ -18,15 +18,19 @@
  * expression avoids that: x - mean is formed first, and the halving (exact
  * for normal numbers) keeps x/2 - mean/2, (x - mean)*s/2 and the sum below the
  * largest float whenever the inputs and the result are representable. It
- * needs a second params fetch, taken only in flagged channels (the flag is a
+ * needs a second terms fetch, taken only in flagged channels (the flag is a
  * finite marker: infinities do not survive every upload path, e.g. tfjs's
  * half-float one turns them into NaN). An infinite or NaN scale or statistic
  * also takes the centred branch, which follows IEEE arithmetic as the formula
- * does. (A variant without the test, for statistics whose every channel is
- * safe, showed no win in bench/webgl.js, so there is none.)
+ * does. On half-float textures every channel takes the centred form: a
+ * stored t carries an 11-bit significand, and x*s + t would lose its
+ * rounding to cancellation when x ~ mean (channel_terms.ts). (A variant
+ * without the test, for statistics whose every channel is safe, showed no
+ * win in bench/webgl.js, so there is none; the centred form for every
+ * channel on float32 textures was slower there, so it is not used.)
  *
  * Layout. No transpose for any axis: the channel index comes from the output
- * coordinates and addresses the params texel directly. A packed params texel
+ * coordinates and addresses the terms texel directly. A packed terms texel
  * (rows r, r+1; columns c, c+1) holds (p[r][c], p[r][c+1], p[r+1][c],
  * p[r+1][c+1]); which components of x's 2x2 texel belong to which channel
  * depends only on where the channel axis falls:
@@ -92,7 +96,7 @@ const SWIZZLES: Record<ChannelLayout, [string, string]> = {
 
 /**
  * The main program on packed textures: per output texel one fetch of x and
- * one of `params` (two in flagged channels), one vec4 multiply-add.
+ * one of `terms` (two in centred channels), one vec4 multiply-add.
  *
  * `sameLayout`: the caller has checked that x's packed texture has the output's
  * texture shape (and no slice offset), so the texel of x at this fragment is
@@ -100,7 +104,7 @@ const SWIZZLES: Record<ChannelLayout, [string, string]> = {
  * coords-to-texel arithmetic for x.
  */
 export class BatchNormInferencePackedProgram implements GPGPUProgram {
-  variableNames = ['x', 'params'];
+  variableNames = ['x', 'terms'];
   outputShape: number[];
   userCode: string;
   packedInputs = true;
@@ -116,8 +120,8 @@ export class BatchNormInferencePackedProgram implements GPGPUProgram {
     const [s, t] = SWIZZLES[layout];
     // 'outer': put channel c's values in .x/.z whatever c's parity.
     const fetch = (row: number) => layout === 'outer' ?
-        `(imod(c, 2) == 0 ? getParams(${row}, c) : getParams(${row}, c).yxwz)` :
-        `getParams(${row}, c)`;
+        `(imod(c, 2) == 0 ? getTerms(${row}, c) : getTerms(${row}, c).yxwz)` :
+        `getTerms(${row}, c)`;
     const readX = sameLayout ? `${texture2D()}(x, resultUV)` : `getX(${coordsArgs(rank)})`;
     const centred = `
         bvec4 unsafe = greaterThanEqual(abs(shift), vec4(marker));
@@ -146,10 +150,10 @@ export class BatchNormInferencePackedProgram implements GPGPUProgram {
 /**
  * The main program on unpacked textures (WEBGL_PACK=false): one fetch of x
  * (tfjs reads it at resultUV when the texture shapes agree) and two of
- * `params` per element (four in flagged channels).
+ * `terms` per element (four in centred channels).
  */
 export class BatchNormInferenceProgram implements GPGPUProgram {
-  variableNames = ['x', 'params'];
+  variableNames = ['x', 'terms'];
   outputShape: number[];
   userCode: string;
   enableShapeUniforms: boolean;
@@ -161,15 +165,15 @@ export class BatchNormInferenceProgram implements GPGPUProgram {
     this.enableShapeUniforms = useShapeUniforms(rank);
     const centred = `
         if (abs(shift) >= marker) {
-          y = ((v * 0.5 - getParams(2, c)) * scale + getParams(3, c)) * 2.0;
+          y = ((v * 0.5 - getTerms(2, c)) * scale + getTerms(3, c)) * 2.0;
         }`;
     this.userCode = `
       // ${PROGRAM_TAG} unpacked
       void main() {
         ${coordsType(rank)} coords = getOutputCoords();
         int c = coords.${FIELDS[axis]};
-        float scale = getParams(0, c);
-        float shift = getParams(1, c);
+        float scale = getTerms(0, c);
+        float shift = getTerms(1, c);
         float v = getXAtOutCoords();
         float y = v * scale + shift;${centred}
         setOutput(y);

@@ -2,14 +2,14 @@
  * BatchNormInference on the webgpu backend (tfjs-backend-webgpu 4.x; tested
  * with 4.22).
  *
- * Two programs: the fold (fold_params_webgpu.ts) turns the four statistics
- * into one `params` buffer [mean; scale; beta], and the main program
- * (batch_norm_inference_webgpu.ts, which explains the formula, the precision
- * choice and the variants) normalizes x with it. `params` is cached per
- * backend, keyed by the statistics' dataIds and epsilon
- * (kernels/shared/params_cache.ts), and released when one of the statistics
- * is: a layer's call, whose weights do not change, is ONE dispatch; a call
- * with new statistics is two.
+ * Two programs: the channel terms program (channel_terms_webgpu.ts) turns the
+ * four statistics into one `terms` buffer [mean; scale; beta], and the main
+ * program (batch_norm_inference_webgpu.ts, which explains the formula, the
+ * precision choice and the variants) normalizes x with it. `terms` is cached
+ * per backend, keyed by the statistics' dataIds and epsilon
+ * (kernels/shared/params_cache.ts, which also states the IS_TEST policy), and
+ * released when one of the statistics is: a layer's call, whose weights do
+ * not change, is ONE dispatch; a call with new statistics is two.
  *
  * x is handed to the main program flattened to rank 1 (a view of the same
  * buffer, nothing is copied) and the output, computed as [size], is returned
@@ -28,10 +28,11 @@ import type {WebGPUBackend} from '@tensorflow/tfjs-backend-webgpu';
 import {WEBGPU_VEC4_FLAG} from '../flags';
 import {channelBlocks} from '../shared/channel_axis';
 import {BatchNormInferenceKernelArgs, batchNormInferenceKernelConfig, checkKernelInputs} from '../shared/check_inputs';
-import {cachePerBackend} from '../shared/params_cache';
+import {cachedChannelTerms, cachePerBackend, CachedTerms} from '../shared/params_cache';
 
 import {BatchNormInferenceProgram, BatchNormInferenceVariant} from './batch_norm_inference_webgpu';
-import {FoldParamsProgram} from './fold_params_webgpu';
+import {runChecked} from './checked_dispatch';
+import {ChannelTermsProgram} from './channel_terms_webgpu';
 
 /** The variant for a layout, and the `inner` / `channels` uniforms in its units. */
 export function chooseVariant(inner: number, channels: number, vec4 = true):
@@ -47,22 +48,19 @@ function flat(t: TensorInfo): TensorInfo {
   return {dataId: t.dataId, shape: [util.sizeFromShape(t.shape)], dtype: t.dtype};
 }
 
-/** The cached `params` of each backend, released with the statistics. */
-const paramsCache = cachePerBackend<WebGPUBackend, TensorInfo>(
-    (backend, params) => backend.disposeData(params.dataId));
+/** The cached terms of each backend, released with the statistics. */
+const termsCache = cachePerBackend<WebGPUBackend, TensorInfo>(
+    (backend, terms) => backend.disposeData(terms.dataId));
 
-/** [mean; scale; beta] for these statistics and epsilon: cached, or folded now. */
-function channelParams(
-    backend: WebGPUBackend, stats: TensorInfo[], channels: number, epsilon: number): TensorInfo {
-  const [gamma, beta, mean, variance] = stats;
-  const cache = paramsCache(backend);
-  const key = {
-    gamma: gamma.dataId, beta: beta.dataId, mean: mean.dataId, variance: variance.dataId,
-    epsilon, variant: 'webgpu [mean; scale; beta]',
-  };
-  return cache.get(key) ?? cache.set(key, backend.runWebGPUProgram(
-      new FoldParamsProgram(channels), stats, 'float32',
-      [{type: 'int32', data: [channels]}, {type: 'float32', data: [epsilon]}]));
+/** [mean; scale; beta] for these statistics and epsilon: cached, or computed now. */
+function channelTerms(
+    backend: WebGPUBackend, statistics: TensorInfo[], channels: number,
+    epsilon: number): CachedTerms<TensorInfo> {
+  return cachedChannelTerms(termsCache(backend), statistics, epsilon, 'webgpu [mean; scale; beta]',
+                            () => runChecked(backend, new ChannelTermsProgram(channels), statistics, [
+                              {type: 'int32', data: [channels]},
+                              {type: 'float32', data: [epsilon]},
+                            ]));
 }
 
 export function batchNormInference(args: BatchNormInferenceKernelArgs<WebGPUBackend>): TensorInfo {
@@ -72,15 +70,19 @@ export function batchNormInference(args: BatchNormInferenceKernelArgs<WebGPUBack
   const size = util.sizeFromShape(x.shape);
   if (size === 0) return backend.makeTensorInfo(x.shape, 'float32', new Float32Array(0));
 
-  const params = channelParams(backend, [gamma, beta, mean, variance], channels, epsilon);
+  const terms = channelTerms(backend, [gamma, beta, mean, variance], channels, epsilon);
   const layout = chooseVariant(
       channelBlocks(x.shape, axis).inner, channels, env().getBool(WEBGPU_VEC4_FLAG));
-  const out = backend.runWebGPUProgram(
-      new BatchNormInferenceProgram(size, layout.variant), [flat(x), params], 'float32', [
-        {type: 'int32', data: [layout.inner]},
-        {type: 'int32', data: [layout.channels]},
-      ]);
-  return {dataId: out.dataId, shape: x.shape.slice(), dtype: 'float32'};
+  try {
+    const out = runChecked(
+        backend, new BatchNormInferenceProgram(size, layout.variant), [flat(x), terms.value], [
+          {type: 'int32', data: [layout.inner]},
+          {type: 'int32', data: [layout.channels]},
+        ]);
+    return {dataId: out.dataId, shape: x.shape.slice(), dtype: 'float32'};
+  } finally {
+    if (terms.transient) backend.disposeData(terms.value.dataId);
+  }
 }
 
 export const batchNormInferenceConfig: KernelConfig =

@@ -3,9 +3,9 @@
  *
  *     y = (x - mean[c]) * scale[c] + beta[c]
  *
- * reading one `params` buffer of 3 * C floats laid out as three rows, mean,
+ * reading one `terms` buffer of 3 * C floats laid out as three rows, mean,
  * scale = gamma / sqrt(variance + epsilon) and beta (written once per set of
- * statistics by fold_params_webgpu.ts and cached, see BatchNormInference.ts).
+ * statistics by channel_terms_webgpu.ts and cached, see BatchNormInference.ts).
  *
  * Why the centred form and not the folded x * scale + shift: in float32 the
  * folded form overflows where the result does not (x = mean = 2e38: x*scale
@@ -22,7 +22,7 @@
  * Why the scale is not computed here from gamma and variance: a sqrt and a
  * division per invocation made the whole program several times slower on
  * SwiftShader than reading a precomputed scale (measured when this design was
- * chosen; figures in the README's webgpu section). The fold is a tiny
+ * chosen; figures in the README's webgpu section). The channel terms program is a tiny
  * dispatch over C elements, and its result is cached while the statistics
  * live, so it runs once per set of statistics.
  *
@@ -31,13 +31,13 @@
  * the dimensions after the channel axis. Three variants, chosen by the
  * kernel, differ only in how many elements an invocation writes:
  *   'last4'  channel axis last, C % 4 == 0: an invocation writes four
- *            consecutive channels; x and params are read as vec4.
+ *            consecutive channels; x and terms are read as vec4.
  *   'inner4' inner % 4 == 0: an invocation writes four elements of one
- *            channel; x is read as vec4, params as scalars.
+ *            channel; x is read as vec4, terms as scalars.
  *   'scalar' anything else: one element per invocation.
  * In every variant the channel is (index / uniforms.inner) % uniforms.channels
  * with `index` counted in the variant's units (the kernel divides inner or
- * channels by four for the vec4 variants), and a params row is
+ * channels by four for the vec4 variants), and a terms row is
  * uniforms.channels entries long in the same units.
  *
  * Uniforms. Shapes, `inner` and `channels` are uniforms, so the shader source
@@ -62,7 +62,7 @@ export class BatchNormInferenceProgram implements WebGPUProgram {
   shaderKey: string;
   dispatchLayout: {x: number[]};
   dispatch: [number, number, number];
-  variableNames = ['x', 'params'];
+  variableNames = ['x', 'terms'];
   variableComponents: number[];
   outputComponent: number;
   uniforms = 'inner : i32, channels : i32,';
@@ -85,14 +85,18 @@ export class BatchNormInferenceProgram implements WebGPUProgram {
   getUserCode(): string {
     // 'inner4' applies one channel's scalars to four elements.
     const v = this.variant === 'inner4' ? 'vec4<f32>' : '';
+    // x's buffer is declared with the dtype of its data (i32 for int32 or
+    // bool data, also behind a float32 cast, which tfjs does not copy): the
+    // explicit conversion reads any of them (a no-op on f32).
+    const xType = this.variant === 'scalar' ? 'f32' : 'vec4<f32>';
     return `
       fn main(index : i32) {
         if (index < uniforms.size) {
           let c = (index / uniforms.inner) % uniforms.channels;
-          let m = ${v}(params[c]);
-          let s = ${v}(params[uniforms.channels + c]);
-          let b = ${v}(params[2 * uniforms.channels + c]);
-          setOutputAtIndex(index, (x[index] - m) * s + b);
+          let m = ${v}(terms[c]);
+          let s = ${v}(terms[uniforms.channels + c]);
+          let b = ${v}(terms[2 * uniforms.channels + c]);
+          setOutputAtIndex(index, (${xType}(x[index]) - m) * s + b);
         }
       }
     `;

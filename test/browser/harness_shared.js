@@ -37,21 +37,23 @@
   }
 
   /**
-   * Runs every case once (inputs from makeInputs(c, placement, toGpu)):
+   * Runs every case once, its inputs from `make(c)` ({x, params, opts}):
    * returns its name, dtype, shape and values (or the error), and
-   * tf.memory() before and after. `observe(params)`, if given, is called
-   * before the op and returns a function whose result (an object) is added
-   * to the case's result after the op ran.
+   * tf.memory() before and after. `prepare(c)`, if given, is awaited before
+   * the memory is read; `observe(params)`, if given, is called before the op
+   * and returns a function whose result (an object) is added to the case's
+   * result after the op ran.
    */
-  async function runCases(cases, placement, toGpu, observe) {
+  async function runEach(cases, make, prepare, observe) {
     const results = [];
     for (const c of cases) {
+      if (prepare) await prepare(c);
       const before = memory();
       const result = {name: c.name, before};
       try {
-        const {x, params} = makeInputs(c, placement, toGpu);
+        const {x, params, opts} = make(c);
         const observed = observe ? observe(params) : () => ({});
-        const y = tfbni.batchNormInference(x, ...params, options(c));
+        const y = tfbni.batchNormInference(x, ...params, opts);
         result.dtype = y.dtype;
         result.shape = y.shape;
         result.values = Array.from(await y.data());
@@ -64,6 +66,15 @@
       results.push(result);
     }
     return results;
+  }
+
+  /**
+   * Runs every case once (inputs from makeInputs(c, placement, toGpu)); see
+   * runEach for what comes back.
+   */
+  function runCases(cases, placement, toGpu, observe) {
+    const make = (c) => ({...makeInputs(c, placement, toGpu), opts: options(c)});
+    return runEach(cases, make, null, observe);
   }
 
   /**
@@ -148,7 +159,74 @@
     }
   }
 
+  /**
+   * One input of a typed-input case (test/helpers/int32_inputs.ts) as its
+   * kind says: a float32 or int32 tensor, or tf.cast(int32 | bool -> float32),
+   * whose data tfjs leaves int32 (bool) behind the float32 dtype.
+   */
+  function typedInput(values, shape, kind) {
+    if (kind === 'int32') return tf.tensor(values, shape, 'int32');
+    if (kind === 'int32-cast' || kind === 'bool-cast') {
+      const source = kind === 'int32-cast' ? tf.tensor(values, shape, 'int32') :
+                                             tf.tensor(values.map((v) => v !== 0), shape, 'bool');
+      const cast = tf.cast(source, 'float32');
+      source.dispose();
+      return cast;
+    }
+    return tf.tensor(values, shape, 'float32');
+  }
+
+  /**
+   * Runs each typed-input case after filling (and freeing) a tensor of x's
+   * size with 777, so that a result read from a recycled buffer shows.
+   * `toGpu(t)` puts a tensor's values on the GPU (cases with gpu: true).
+   */
+  function typedInputRuns(cases, toGpu) {
+    const make = (c) => {
+      const x = typedInput(c.x, c.shape, c.kinds.x);
+      const params = PARAM_NAMES.map((k) => typedInput(c[k], [c[k].length], c.kinds[k]));
+      if (c.gpu) for (const t of [x, ...params]) toGpu(t);
+      return {x, params, opts: {epsilon: c.epsilon, axis: c.axis}};
+    };
+    return runEach(cases, make, (c) => fillAndFree(c.shape));
+  }
+
+  /** Fills a tensor of `shape` with 777, waits for it and frees it: its buffer is then recycled. */
+  async function fillAndFree(shape) {
+    const trap = tf.fill(shape, 777);
+    await trap.data();
+    trap.dispose();
+  }
+
+  /**
+   * A channels-last layer model fed what tf.browser.fromPixels gives (an
+   * int32 [height, width, 3] image, batched): returns the pixels, the
+   * layer's statistics, the prediction and tf.memory() around it.
+   */
+  async function fromPixelsModel() {
+    const [height, width] = [3, 4];
+    const rgba = Array.from({length: height * width * 4}, (_, i) => (i * 37 + 11) % 256);
+    const stats = {TrainedMean: [120, 100, 140], TrainedVariance: [900, 1600, 2500],
+                   Scale: [1, -2, 0.5], Offset: [0, 1, -1]};
+    await fillAndFree([1, height, width, 3]);
+    const before = memory();
+    const input = tf.input({shape: [height, width, 3]});
+    const layer = tfbni.batchNormInferenceLayer({axis: -1, Epsilon: 1e-3, ...stats});
+    const model = tf.model({inputs: input, outputs: layer.apply(input)});
+    const pixels = tf.browser.fromPixels(
+        new ImageData(Uint8ClampedArray.from(rgba), width, height), 3);
+    const batch = pixels.expandDims(0);
+    const y = model.predict(batch);
+    const values = Array.from(await y.data());
+    const dtype = pixels.dtype;
+    const rgb = Array.from(await pixels.data());
+    tf.dispose([pixels, batch, y]);
+    model.dispose();
+    return {dtype, shape: [1, height, width, 3], rgb, stats, values, before, after: memory()};
+  }
+
   window.harnessShared = {
     memory, options, makeInputs, runCases, epsilonRuns, grads, recordPrograms, withFlags,
+    typedInputRuns, fromPixelsModel,
   };
 })();

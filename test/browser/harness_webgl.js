@@ -18,13 +18,13 @@
   /** The tag on the first line of every program of the plugin's webgl kernel. */
   const TAG = 'tfbni:BatchNormInference';
 
-  /** The programs of this plugin (main programs and GPU folds). */
+  /** The programs of this plugin (main programs and GPU channel terms). */
   function ownPrograms() {
     return programKeys().filter((k) => k.includes(TAG));
   }
 
   /**
-   * Runs fn() and returns the tags (e.g. 'packed own-texel', 'fold
+   * Runs fn() and returns the tags (e.g. 'packed own-texel', 'terms
    * packed') of the plugin's programs it ran, in order, by watching
    * backend.runWebGLProgram; other programs appear as '-'.
    */
@@ -111,10 +111,10 @@
   }
 
   /**
-   * Runs every case once. placement 'cpu': inputs with CPU values (the fold
-   * runs on the CPU, x is uploaded by the backend); 'gpu': everything already
-   * in textures (the fold runs on the GPU; a packed x already has the output's
-   * layout). Returns the values and tf.memory() around each case, and
+   * Runs every case once. placement 'cpu': inputs with CPU values (the
+   * channel terms are made on the CPU, x is uploaded by the backend); 'gpu':
+   * everything already in textures (the terms are made on the GPU; a packed x
+   * already has the output's layout). Returns the values and tf.memory() around each case, and
    * whether the kernel left the statistics where they were (statsStayed).
    */
   async function run(cases, placement) {
@@ -285,12 +285,18 @@
       packedSameLayout: has(/BatchNormInference packed own-texel/),
       packedGeneral: has(/BatchNormInference packed sampler/),
       unpacked: has(/BatchNormInference unpacked/),
-      gpuFold: has(/BatchNormInference fold/),
+      gpuTerms: has(/BatchNormInference terms/),
     };
+  }
+
+  /** The typed-input cases (test/helpers/int32_inputs.ts), 'gpu' ones uploaded to textures. */
+  function typedInputs(cases) {
+    return window.harnessShared.typedInputRuns(cases, toTexture);
   }
 
   window.harness = {
     init, info, memory, run, grads, epsilonRuns, shapeRuns, derived, variants, programKeys,
-    programsRun, toGpu, cacheRuns, layerRuns, leakCheckedRun,
+    programsRun, toGpu, cacheRuns, layerRuns, leakCheckedRun, typedInputs,
+    fromPixelsModel: window.harnessShared.fromPixelsModel,
   };
 })();

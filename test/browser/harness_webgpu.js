@@ -105,7 +105,7 @@
 
   /**
    * Calls the op `times` times on the same tensors and counts the programs
-   * the backend runs in each call (the fold, then the main program; only the
+   * the backend runs in each call (the channel terms, then the main program; only the
    * main program while the statistics are unchanged). Then disposes the
    * inputs: the cached params must go with them.
    */
@@ -226,8 +226,66 @@
     return {webgpu, cpu, before, after, backendDuring: backend, ownPrograms};
   }
 
+  /** The typed-input cases (test/helpers/int32_inputs.ts), 'gpu' ones uploaded to buffers. */
+  function typedInputs(cases) {
+    return window.harnessShared.typedInputRuns(cases, toBuffer);
+  }
+
+  /**
+   * A channel terms shader that does not compile (its WGSL replaced on its way to the
+   * backend), for statistics whose gamma is bool-backed (a source no other
+   * test compiles, so the failure it records touches nothing else): the
+   * first call's error is found asynchronously; the next call must throw it.
+   */
+  async function brokenShader() {
+    const backend = tf.backend();
+    const boolGamma = () => tf.tidy(() => tf.cast(tf.tensor([true, true, false], [3], 'bool'), 'float32'));
+    const before = memory();
+    const t = {x: tf.ones([2, 3]), zero: tf.zeros([3]), one: tf.ones([3])};
+    const call = (gamma) => tfbni.batchNormInference(t.x, gamma, t.zero, t.zero, t.one, {epsilon: 1e-3, axis: 1});
+    const original = backend.runWebGPUProgram;
+    backend.runWebGPUProgram = function(program, ...rest) {
+      if (program.shaderKey === 'batchNormInferenceChannelTerms') {
+        program.getUserCode = () => 'fn main(index : i32) { let broken : i32 = 1.5; }';
+      }
+      return original.call(this, program, ...rest);
+    };
+    const g1 = boolGamma();
+    let firstError = null;
+    try {
+      const y = call(g1);
+      await y.data();
+      y.dispose();
+    } catch (e) {
+      firstError = e.message;
+    } finally {
+      delete backend.runWebGPUProgram;  // the prototype's method again
+    }
+    await backend.device.queue.onSubmittedWorkDone();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const g2 = boolGamma();
+    const beforeSecond = memory();
+    let message = null;
+    try {
+      call(g2).dispose();
+    } catch (e) {
+      message = e.message;
+    }
+    const afterSecond = memory();
+    tf.dispose([g1, g2, ...Object.values(t)]);
+    return {firstError, message, beforeSecond, afterSecond, before, after: memory(),
+            restored: backend.runWebGPUProgram === original};
+  }
+
+  /** One case under tfjs's kernel leak check (IS_TEST), inputs placed as `placement` says. */
+  async function leakCheckedRun(c, placement) {
+    const [r] = await withFlags({IS_TEST: true}, () => runCases([c], placement, toBuffer));
+    return r;
+  }
+
   window.harness = {
     init, memory, run, large, epsilonRuns, dispatchCounts, kernelErrors, grads, layerModel,
-    pipelineKeys, ownPipelines,
+    pipelineKeys, ownPipelines, typedInputs, brokenShader, leakCheckedRun,
+    fromPixelsModel: window.harnessShared.fromPixelsModel,
   };
 })();

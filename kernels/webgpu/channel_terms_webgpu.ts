@@ -1,6 +1,6 @@
 /**
- * The fold program of the BatchNormInference webgpu kernel: from the four
- * statistics to the `params` buffer the main program reads, 3 * C floats in
+ * The channel terms program of the BatchNormInference webgpu kernel: from the
+ * four statistics to the `terms` buffer the main program reads, 3 * C floats in
  * three rows, mean, scale = gamma / sqrt(variance + epsilon) and beta.
  *
  * One invocation per value (3 * C of them): tiny next to the main program,
@@ -13,9 +13,9 @@ import type {WebGPUProgram} from '@tensorflow/tfjs-backend-webgpu';
 
 import {WORKGROUP_SIZE} from './batch_norm_inference_webgpu';
 
-export class FoldParamsProgram implements WebGPUProgram {
+export class ChannelTermsProgram implements WebGPUProgram {
   outputShape: number[];
-  shaderKey = 'batchNormInferenceFold';
+  shaderKey = 'batchNormInferenceChannelTerms';
   dispatchLayout = {x: [0]};
   dispatch: [number, number, number];
   variableNames = ['gamma', 'beta', 'mean', 'variance'];
@@ -34,11 +34,12 @@ export class FoldParamsProgram implements WebGPUProgram {
         if (index < uniforms.size) {
           let row = index / uniforms.channels;
           let c = index - row * uniforms.channels;
-          var value = mean[c];
+          // f32(): a statistic's buffer may hold int32 data (see the main program).
+          var value = f32(mean[c]);
           if (row == 1) {
-            value = gamma[c] / sqrt(variance[c] + uniforms.epsilon);
+            value = f32(gamma[c]) / sqrt(f32(variance[c]) + uniforms.epsilon);
           } else if (row == 2) {
-            value = beta[c];
+            value = f32(beta[c]);
           }
           setOutputAtIndex(index, value);
         }
