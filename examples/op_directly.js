@@ -26,9 +26,10 @@ async function main() {
   const y = batchNormInference(x, gamma, beta, mean, variance, {epsilon, axis: -1});
   console.log(`channels last (axis -1): [${round(y)}]`);
 
-  // 2. Channels first (NCHW, OpenVINO's layout) is the op's default axis, 1.
+  // 2. Channels first (NCHW, OpenVINO's layout): axis 1 (the default; here dims 1 and 3 agree,
+  //    so the op refuses to guess and the axis is given).
   const xNCHW = tf.transpose(x, [0, 3, 1, 2]);
-  const yNCHW = batchNormInference(xNCHW, gamma, beta, mean, variance, {epsilon});
+  const yNCHW = batchNormInference(xNCHW, gamma, beta, mean, variance, {epsilon, axis: 1});
   const same = tf.transpose(yNCHW, [0, 2, 3, 1]).equal(y).all().dataSync()[0] === 1;
   console.log(`channels first (axis 1) gives the same values: ${same}`);
 

@@ -1,11 +1,10 @@
 /**
- * The API reference (`npm run docs`, TypeDoc) is built from the doc comments,
- * so every public export must have one: a summary and an `@example`
- * (values and functions; a type needs the summary only). This test reads the
- * exports of src/index.ts with the TypeScript compiler, as TypeDoc does, and
- * lists every export that lacks them; and it runs TypeDoc with the options
- * `npm run docs` uses (typedoc.json), writing JSON instead of HTML, to check
- * that the reference documents every export.
+ * The API reference (`npm run docs`, TypeDoc) is built from the doc comments.
+ * test/doc_comments.test.ts checks that every root export has a summary (and
+ * every function and class a fenced example); this test runs TypeDoc with the
+ * options `npm run docs` uses (typedoc.json), writing JSON instead of HTML,
+ * and checks that the reference documents every export of src/index.ts (read
+ * with the TypeScript compiler, as TypeDoc reads it).
  */
 import {spawnSync} from 'child_process';
 import * as fs from 'fs';
@@ -18,9 +17,6 @@ const ENTRY = path.join(ROOT, 'src', 'index.ts');
 
 interface ExportDoc {
   name: string;
-  kind: 'type'|'value';
-  summary: string;
-  tags: string[];
 }
 
 function exportDocs(): ExportDoc[] {
@@ -31,16 +27,7 @@ function exportDocs(): ExportDoc[] {
   if (!source) throw new Error(`cannot read ${ENTRY}`);
   const moduleSymbol = checker.getSymbolAtLocation(source);
   if (!moduleSymbol) throw new Error(`${ENTRY} has no exports`);
-  return checker.getExportsOfModule(moduleSymbol).map((exported) => {
-    const symbol = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported;
-    const isValue = (symbol.flags & ts.SymbolFlags.Value) !== 0;
-    return {
-      name: exported.getName(),
-      kind: isValue ? 'value' : 'type',
-      summary: ts.displayPartsToString(symbol.getDocumentationComment(checker)).trim(),
-      tags: symbol.getJsDocTags(checker).map((t) => t.name),
-    };
-  });
+  return checker.getExportsOfModule(moduleSymbol).map((exported) => ({name: exported.getName()}));
 }
 
 const DOCS = exportDocs();
@@ -49,15 +36,6 @@ it('finds the exports', () => {
   expect(DOCS.length).toBeGreaterThanOrEqual(28);
   expect(DOCS.map((d) => d.name)).toEqual(expect.arrayContaining(
       ['batchNormInference', 'batchNormInferenceLayer', 'foldBatchNormalization', 'replaceBatchNormalization']));
-});
-
-it('every public export has a doc comment', () => {
-  expect(DOCS.filter((d) => d.summary === '').map((d) => d.name).sort()).toEqual([]);
-});
-
-it('every exported function, class and constant has an @example', () => {
-  expect(DOCS.filter((d) => d.kind === 'value' && !d.tags.includes('example')).map((d) => d.name).sort())
-      .toEqual([]);
 });
 
 it('TypeDoc (npm run docs) documents every export', () => {
