@@ -9,7 +9,8 @@ import {engine, io, Tensor, tensor, tidy} from '@tensorflow/tfjs-core';
 import {LayersModel, loadLayersModel} from '@tensorflow/tfjs-layers';
 
 import {fileSystem} from '../io/file_system';
-import {isGraphModelJSON, ModelFileError, ModelFiles, nodeModules, readModelFiles, writeModelFiles} from '../io/model_folder';
+import {isGraphModelJSON, ModelFileError, ModelFiles, nodeModules, readModelFiles} from '../io/model_folder';
+import {writeModelFiles} from '../io/model_folder_write';
 import {escapeControls} from '../io/quote';
 
 /** Errors the CLI prints as one line (no stack): bad files, not bugs. */

@@ -5,7 +5,8 @@
  */
 import {io} from '@tensorflow/tfjs-core';
 
-import {nodeModules, readModelFiles, writeModelFiles} from './model_folder';
+import {nodeModules, readModelFiles} from './model_folder';
+import {writeModelFiles} from './model_folder_write';
 import {quoteText} from './quote';
 
 /**

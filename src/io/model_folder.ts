@@ -1,8 +1,8 @@
 /**
- * Reading and writing a model's folder in Node, for `fileSystem(path)` (the
- * public IO handler, in file_system.ts) and the CLI, which both use these
- * functions. Kept apart from file_system.ts so the published declaration of
- * `fileSystem` mentions no Node type.
+ * Reading a model's folder in Node (writing: model_folder_write.ts), for
+ * `fileSystem(path)` (the public IO handler, in file_system.ts) and the CLI,
+ * which both use these functions. Kept apart from file_system.ts so the
+ * published declaration of `fileSystem` mentions no Node type.
  *
  * Loading reads only what the model's `model.json` declares, and only from
  * regular files inside the model's folder:
@@ -35,9 +35,7 @@ import {checkLayersTopology, TopologyError} from './layers_topology';
 import {escapeControls, quoteText} from './quote';
 
 const WHO = 'fileSystem';
-const MODEL_JSON = 'model.json';
-/** The converter's shard size (tensorflowjs_converter --weight_shard_size_bytes default). */
-const SHARD_BYTES = 4 * 1024 * 1024;
+export const MODEL_JSON = 'model.json';
 /** A model.json larger than this is refused (V8 strings stop near 512 MiB anyway). */
 const MAX_MODEL_JSON_BYTES = 256 * 1024 * 1024;
 /** Reads go in chunks of this size, so a cap far above the file's size allocates little. */
@@ -60,7 +58,7 @@ export class ModelFileError extends Error {
   }
 }
 
-function refuse(detail: string): never {
+export function refuse(detail: string): never {
   throw new ModelFileError(detail);
 }
 
@@ -95,7 +93,7 @@ export async function nodeModules(): Promise<NodeModules> {
 }
 
 /** What a stat says a path is, for "X is <kind>, not a regular file". */
-function kindOf(stat: FsModule.Stats): string {
+export function kindOf(stat: FsModule.Stats): string {
   if (stat.isFile()) return 'a file';
   if (stat.isDirectory()) return 'a folder';
   if (stat.isFIFO()) return 'a FIFO (named pipe)';
@@ -106,7 +104,7 @@ function kindOf(stat: FsModule.Stats): string {
   return 'not a regular file';
 }
 
-function why(e: unknown): string {
+export function why(e: unknown): string {
   const code = (e as NodeJS.ErrnoException).code;
   return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' :
       code === 'ENOTDIR' ? 'a part of the path is not a folder' :
@@ -347,163 +345,4 @@ export function readModelFiles(node: NodeModules, target: string): ModelFiles {
     if (extra[key] !== undefined) (artifacts as unknown as Record<string, unknown>)[key] = extra[key];
   }
   return {artifacts, bytes, modelJsonPath};
-}
-
-/** Whether a pid names a running process (one we may not signal counts as running). */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code !== 'ESRCH';
-  }
-}
-
-/**
- * Removes the hidden `.<name>.tmp-<pid>-*` folders that a killed run
- * (SIGKILL, power loss) left beside `target`; only those of processes that
- * are gone, and only folders.
- */
-function removeStaleTemps(node: NodeModules, parent: string, base: string): void {
-  const {fs, path} = node;
-  const prefix = `.${base}.tmp-`;
-  let names: string[];
-  try {
-    names = fs.readdirSync(parent).filter((n) => n.startsWith(prefix));
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
-    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || isRunning(pid)) continue;
-    const full = path.join(parent, name);
-    try {
-      if (fs.lstatSync(full).isDirectory()) fs.rmSync(full, {recursive: true, force: true});
-    } catch {
-      // another run's cleanup, or not ours to remove: leave it
-    }
-  }
-}
-
-/** The files of a model written by a previous save (model.json and its weight paths), or undefined. */
-function previousModelFiles(node: NodeModules, dir: string): Set<string>|undefined {
-  try {
-    const json = JSON.parse(node.fs.readFileSync(node.path.join(dir, MODEL_JSON), 'utf8')) as io.ModelJSON;
-    const paths = (json.weightsManifest ?? []).flatMap((g) => g.paths);
-    if (!paths.every((p) => typeof p === 'string' && node.path.basename(p) === p)) return undefined;
-    return new Set([MODEL_JSON, ...paths]);
-  } catch {
-    return undefined;
-  }
-}
-
-export interface WriteOptions {
-  /**
-   * Whether an existing folder holding a model (model.json and the files
-   * its manifest lists, nothing else) may be replaced. Never replaced: a
-   * folder holding anything else.
-   */
-  replace: boolean;
-  /** Called with the complete temporary folder before it takes the target's place; may throw. */
-  verify?: (dir: string) => Promise<void>;
-}
-
-/**
- * Writes `artifacts` as `target/model.json` and `group1-shardNofM.bin`
- * files (the converter's names and 4 MiB shards). The files go into a
- * hidden temporary folder beside `target`, which is renamed into place only
- * when complete (and verified): a failed or interrupted write leaves no
- * partial model at `target`. Returns the bytes written.
- */
-export async function writeModelFiles(node: NodeModules, target: string, artifacts: io.ModelArtifacts,
-                                      options: WriteOptions): Promise<number> {
-  const {fs, path} = node;
-  const shown = escapeControls(target);
-  if (artifacts.modelTopology instanceof ArrayBuffer) {
-    refuse(`saves models whose topology is JSON (layers and graph models); got a binary topology for ${shown}`);
-  }
-  const full = path.resolve(target);
-  const parent = path.dirname(full);
-  let previous: Set<string>|undefined;
-  let existing: FsModule.Stats|undefined;
-  try {
-    existing = fs.lstatSync(full);
-  } catch {
-    existing = undefined;
-  }
-  if (existing !== undefined) {
-    if (existing.isSymbolicLink()) {
-      refuse(`the output path ${shown} is a symbolic link; give the path of a new folder ` +
-             `(or the real path of the folder it links to)`);
-    }
-    if (!existing.isDirectory()) refuse(`the output path ${shown} exists and is ${kindOf(existing)}, not a folder`);
-    const entries = fs.readdirSync(full);
-    if (entries.length > 0) {
-      previous = options.replace ? previousModelFiles(node, full) : undefined;
-      if (previous === undefined || !entries.every((e) => previous!.has(e))) {
-        refuse(options.replace ?
-            `the output folder ${shown} holds files other than a saved model (${
-                escapeControls(entries.filter((e) => !previous?.has(e)).slice(0, 3).join(', '))}); ` +
-                `choose a new folder` :
-            `the output directory ${shown} exists and is not empty; choose a new directory`);
-      }
-    }
-  }
-  let temp: string;
-  try {
-    if (existing === undefined) fs.mkdirSync(parent, {recursive: true});
-    removeStaleTemps(node, parent, path.basename(full));
-    temp = fs.mkdtempSync(path.join(parent, `.${path.basename(full)}.tmp-${process.pid}-`));
-  } catch (e) {
-    return refuse(`cannot write the model to ${shown}: ${why(e)}`);
-  }
-  try {
-    const parts = artifacts.weightData == null ? [] :
-        Array.isArray(artifacts.weightData) ? artifacts.weightData : [artifacts.weightData];
-    const data = Buffer.concat(parts.map((b) => Buffer.from(b)));
-    const count = Math.max(1, Math.ceil(data.byteLength / SHARD_BYTES));
-    const paths = Array.from({length: count}, (_, i) => `group1-shard${i + 1}of${count}.bin`);
-    paths.forEach((p, i) => fs.writeFileSync(path.join(temp, p),
-                                              data.subarray(i * SHARD_BYTES, (i + 1) * SHARD_BYTES)));
-    const modelJSON: Record<string, unknown> = {
-      modelTopology: artifacts.modelTopology ?? {},
-      format: artifacts.format,
-      generatedBy: artifacts.generatedBy,
-      convertedBy: artifacts.convertedBy,
-      weightsManifest: [{paths, weights: artifacts.weightSpecs ?? []}],
-    };
-    const extra = artifacts as unknown as Record<string, unknown>;
-    for (const key of ['trainingConfig', 'userDefinedMetadata', 'signature', 'modelInitializer',
-                       'initializerSignature']) {
-      if (extra[key] != null) modelJSON[key] = extra[key];
-    }
-    const text = JSON.stringify(modelJSON);
-    fs.writeFileSync(path.join(temp, MODEL_JSON), text);
-    // mkdtemp makes the folder private (0700); give it the usual mode.
-    fs.chmodSync(temp, 0o777 & ~process.umask());
-    if (options.verify !== undefined) await options.verify(temp);
-    if (previous !== undefined) {
-      // Swap whole folders, so a reader never sees old and new files mixed.
-      const old = fs.mkdtempSync(path.join(parent, `.${path.basename(full)}.old-${process.pid}-`));
-      fs.rmdirSync(old);
-      fs.renameSync(full, old);
-      try {
-        fs.renameSync(temp, full);
-      } catch (e) {
-        fs.renameSync(old, full);
-        throw e;
-      }
-      fs.rmSync(old, {recursive: true, force: true});
-    } else {
-      if (existing !== undefined) fs.rmdirSync(full);  // empty: checked above
-      fs.renameSync(temp, full);
-    }
-    return Buffer.byteLength(text) + data.byteLength;
-  } catch (e) {
-    fs.rmSync(temp, {recursive: true, force: true});
-    if (e instanceof ModelFileError) throw e;
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code !== undefined) refuse(`cannot write the model to ${shown}: ${why(e)}`);
-    throw e;
-  }
 }
