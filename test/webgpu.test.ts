@@ -8,8 +8,9 @@
  * with the float64 reference (test/helpers/reference.ts).
  *
  * Checks: the backend really is webgpu (the adapter is printed); every case,
- * with inputs on the CPU and already in GPU buffers; the two float32
- * reproductions (no overflow, no cancellation); a dispatch larger than 65535
+ * with inputs on the CPU and already in GPU buffers; the float32
+ * reproductions (no overflow in the folded form, none in x - mean for each
+ * program variant, no cancellation); a dispatch larger than 65535
  * workgroups; the kernel's error messages through engine().runKernel; no leak
  * (tf.memory().numTensors and numBytesInGPU); the gradient and a layer model
  * against the cpu backend; a new epsilon, shape or rank compiles no new
