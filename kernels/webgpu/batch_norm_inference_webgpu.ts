@@ -26,8 +26,9 @@
  * program evaluates the same centred form on halves,
  * ((x * 0.5 - mean * 0.5) * scale + beta * 0.5) * 2 (webgl's centred form,
  * kernels/webgl/batch_norm_inference_gpu.ts): if the inputs and the result
- * are representable, x/2 - mean/2, its product with the scale and the sum
- * are at most half of what overflowed, so below the largest float, and the
+ * y are representable, each halved intermediate is half of an exact value
+ * bounded by twice the largest float (|x - mean| <= |x| + |mean|,
+ * |(x - mean) * scale| <= |y| + |beta|), so it does not overflow, and the
  * halved result is taken where it is finite. Elsewhere the direct result
  * stands, bit for bit what it was: for finite results the halving could
  * only add rounding (below). Special values: where the direct result is
@@ -42,15 +43,17 @@
  * scaled by 2, except where a halved value is subnormal: x * 0.5, mean * 0.5
  * and beta * 0.5 then round to the subnormal spacing, an error of at most
  * 2^-150 each, 2^-149 after the final doubling, times |scale| for x and
- * mean. The halved form runs only where the direct result is not finite,
+ * mean (the final doubling itself is exact short of overflow). The halved form runs only where the direct result is not finite,
  * i.e. where |x*s| + |mean*s| + |beta| is within a factor of two of the
  * largest float or beyond; if x and mean are both subnormal then
  * |(x - mean) * s| <= 2^-125 * |s| is finite for any finite s, so beta
- * carries that magnitude. So these errors are smaller than 2^-149 * |s| +
- * 2^-149 against terms near 2^127 or larger: far below a float32 rounding
- * of those terms, the tolerance the suites allow (test/helpers/reference.ts).
+ * carries that magnitude. So these errors, together at most
+ * 2^-148 * |s| + 2^-149 (|s| < 2^128 when finite), stand against terms of
+ * 2^127 or more: far below one float32 rounding of those terms, let alone
+ * the tolerance the suites allow (test/helpers/reference.ts).
  * The finiteness test reads the bits (exponent all ones = Inf or NaN)
- * rather than comparing floats, which WGSL lets a compiler assume finite.
+ * rather than comparing floats: WGSL lets an implementation assume no
+ * infinities or NaNs, so a float comparison could be folded away.
  *
  * Why the scale is not computed here from gamma and variance: a sqrt and a
  * division per invocation made the whole program several times slower on
