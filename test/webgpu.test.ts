@@ -8,8 +8,9 @@
  * with the float64 reference (test/helpers/reference.ts).
  *
  * Checks: the backend really is webgpu (the adapter is printed); every case,
- * with inputs on the CPU and already in GPU buffers; the two float32
- * reproductions (no overflow, no cancellation); a dispatch larger than 65535
+ * with inputs on the CPU and already in GPU buffers; the float32
+ * reproductions (no overflow in the folded form, none in x - mean for each
+ * program variant, no cancellation); a dispatch larger than 65535
  * workgroups; the kernel's error messages through engine().runKernel; no leak
  * (tf.memory().numTensors and numBytesInGPU); the gradient and a layer model
  * against the cpu backend; a new epsilon, shape or rank compiles no new
@@ -41,7 +42,7 @@ import * as path from 'path';
 import type {Page} from 'playwright-core';
 
 import {WEBGPU_VEC4_FLAG} from '../kernels/flags';
-import {loadCases, prng} from './helpers/cases';
+import {BatchNormCase, loadCases, prng} from './helpers/cases';
 import {gradientFailures} from './helpers/gpu_gradients';
 import {checkTypedInputs, INT32_REPRO, TYPED_INPUT_CASES} from './helpers/int32_inputs';
 import {BrowserSession, describeInBrowser, SKIP_ENV, startBrowser, WEBGPU_FLAGS} from './helpers/browser';
@@ -149,6 +150,42 @@ describeInBrowser('BatchNormInference webgpu kernel in headless Chromium', () =>
     expect(out.results[0].values).toEqual([0]);
     expect(out.results[0].after).toEqual(out.results[0].before);
   });
+
+  // Channels: the report's repro (true result ~6e37), its mirror, beta
+  // cancelling an overflowing (x - mean) * s (true result ~1e38), and a
+  // result that truly overflows (must be exactly +-Infinity). Each x row adds
+  // infinities, NaN, zero and a subnormal, which must follow the formula.
+  const OVERFLOW_STATS = {gamma: [0.1, 0.1, 1, 1], beta: [0, 0, -3e38, 0],
+                          mean: [-3e38, 3e38, -1e38, -3e38], variance: [1, 1, 1, 1]};
+  const OVERFLOW_X = [3e38, -3e38, Infinity, -Infinity, NaN, 0, 1e-45, -2e38];
+  function overflowCase(variant: string): BatchNormCase {
+    // last4 / scalar: [8, 4], channels last; inner4: [1, 4, 8], channel axis 1.
+    const channelsLast = variant !== 'inner4';
+    const shape = channelsLast ? [OVERFLOW_X.length, 4] : [1, 4, OVERFLOW_X.length];
+    const x = new Float32Array(4 * OVERFLOW_X.length);
+    OVERFLOW_X.forEach((v, i) => {
+      for (let c = 0; c < 4; c++) x[channelsLast ? i * 4 + c : c * OVERFLOW_X.length + i] = v;
+    });
+    const f = (a: number[]) => new Float32Array(a);
+    return {name: `overflow ${variant}`, shape, axis: 1, axisArg: 1, epsilon: 1e-3, x,
+            gamma: f(OVERFLOW_STATS.gamma), beta: f(OVERFLOW_STATS.beta),
+            mean: f(OVERFLOW_STATS.mean), variance: f(OVERFLOW_STATS.variance)};
+  }
+  for (const variant of ['scalar', 'last4', 'inner4']) {
+    it(`#18: no overflow in x - mean: x = 3e38, mean = -3e38, gamma 0.1 (${variant} program)`,
+       async () => {
+         const c = overflowCase(variant);
+         const out = await page.evaluate(
+             ([cs, flags]) => (window as any).harness.run(cs, 'cpu', flags),
+             [[toPage(c)], {[WEBGPU_VEC4_FLAG]: variant !== 'scalar'}] as const);
+         expect(out.variants).toEqual([variant]);
+         // The repro itself, in words: ~6e37, not Infinity.
+         const repro = referenceBatchNorm(c)[0];
+         expect(Math.abs(out.results[0].values[0] - repro)).toBeLessThanOrEqual(1e-6 * repro);
+         expectNoFailures(`(${PROFILE}, overflow, ${variant})`,
+                          [...checkResults([c], out.results, PROFILE), ...checkLeaks(out.results)]);
+       });
+  }
 
   it('keeps x - mean exact: x = 700.5, mean = 700, scale 100 gives 50', async () => {
     const repro = {name: '700.5', shape: [1, 1], x: [700.5], gamma: [1], beta: [0], mean: [700],

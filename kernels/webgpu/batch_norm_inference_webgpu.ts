@@ -19,6 +19,42 @@
  * (variance + epsilon = 0, or gamma infinite) gives +-Inf on each side of the
  * mean and NaN at it, as the formula does.
  *
+ * Why a second, halved evaluation: x - mean itself overflows where the
+ * result does not (x = 3e38, mean = -3e38, scale 0.1: x - mean = 6e38 is
+ * infinite, the result 6e37 is not), and so can (x - mean) * scale when beta
+ * brings the sum back into range. Where the direct result is not finite, the
+ * program evaluates the same centred form on halves,
+ * ((x * 0.5 - mean * 0.5) * scale + beta * 0.5) * 2 (webgl's centred form,
+ * kernels/webgl/batch_norm_inference_gpu.ts): if the inputs and the result
+ * y are representable, each halved intermediate is half of an exact value
+ * bounded by twice the largest float (|x - mean| <= |x| + |mean|,
+ * |(x - mean) * scale| <= |y| + |beta|), so it does not overflow, and the
+ * halved result is taken where it is finite. Elsewhere the direct result
+ * stands, bit for bit what it was: for finite results the halving could
+ * only add rounding (below). Special values: where the direct result is
+ * +-Inf or NaN and the halved one is also not finite, the direct one is
+ * kept, so x = +-Inf, NaN, an infinite or NaN statistic and a true overflow
+ * give what the formula gives in IEEE arithmetic. (A halved subnormal can
+ * round to zero, 2^-150 -> 0, and 0 * Inf = NaN where the direct form
+ * gives Inf: keeping the direct non-finite result avoids that.)
+ *
+ * Rounding of the halved form. Multiplying by 0.5 or 2 is exact in the
+ * normal range, so the halved form rounds exactly as the direct one does,
+ * scaled by 2, except where a halved value is subnormal: x * 0.5, mean * 0.5
+ * and beta * 0.5 then round to the subnormal spacing, an error of at most
+ * 2^-150 each, 2^-149 after the final doubling, times |scale| for x and
+ * mean (the final doubling itself is exact short of overflow). The halved form runs only where the direct result is not finite,
+ * i.e. where |x*s| + |mean*s| + |beta| is within a factor of two of the
+ * largest float or beyond; if x and mean are both subnormal then
+ * |(x - mean) * s| <= 2^-125 * |s| is finite for any finite s, so beta
+ * carries that magnitude. So these errors, together at most
+ * 2^-148 * |s| + 2^-149 (|s| < 2^128 when finite), stand against terms of
+ * 2^127 or more: far below one float32 rounding of those terms, let alone
+ * the tolerance the suites allow (test/helpers/reference.ts).
+ * The finiteness test reads the bits (exponent all ones = Inf or NaN)
+ * rather than comparing floats: WGSL lets an implementation assume no
+ * infinities or NaNs, so a float comparison could be folded away.
+ *
  * Why the scale is not computed here from gamma and variance: a sqrt and a
  * division per invocation made the whole program several times slower on
  * SwiftShader than reading a precomputed scale (measured when this design was
@@ -88,15 +124,31 @@ export class BatchNormInferenceProgram implements WebGPUProgram {
     // x's buffer is declared with the dtype of its data (i32 for int32 or
     // bool data, also behind a float32 cast, which tfjs does not copy): the
     // explicit conversion reads any of them (a no-op on f32).
-    const xType = this.variant === 'scalar' ? 'f32' : 'vec4<f32>';
+    const scalar = this.variant === 'scalar';
+    const xType = scalar ? 'f32' : 'vec4<f32>';
+    const bits = scalar ? 'u32' : 'vec4<u32>';
+    const flags = scalar ? 'bool' : 'vec4<bool>';
+    // The branch is taken only where some component is not finite, so the
+    // common case pays for the test, not for the second evaluation.
     return `
+      fn bniFinite(v : ${xType}) -> ${flags} {
+        return (bitcast<${bits}>(v) & ${bits}(0x7f800000u)) != ${bits}(0x7f800000u);
+      }
+
       fn main(index : i32) {
         if (index < uniforms.size) {
           let c = (index / uniforms.inner) % uniforms.channels;
           let m = ${v}(terms[c]);
           let s = ${v}(terms[uniforms.channels + c]);
           let b = ${v}(terms[2 * uniforms.channels + c]);
-          setOutputAtIndex(index, (${xType}(x[index]) - m) * s + b);
+          let xv = ${xType}(x[index]);
+          var y = (xv - m) * s + b;
+          let direct = bniFinite(y);
+          if (!all(direct)) {
+            let halved = ((xv * 0.5 - m * 0.5) * s + b * 0.5) * 2.0;
+            y = select(y, halved, !direct & bniFinite(halved));
+          }
+          setOutputAtIndex(index, y);
         }
       }
     `;
