@@ -6,10 +6,10 @@
  */
 import {io} from '@tensorflow/tfjs-core';
 
-import {ACTIVATION_OPS, BATCH_NORM_OPS, FUSABLE_ACTIVATIONS, Graph, isCandidate, isNhwc, perChannel, readStep, shapeText, Step, uniqueName} from './graph_chain';
+import {ACTIVATION_OPS, BATCH_NORM_OPS, FUSABLE_ACTIVATIONS, Graph, isCandidate, isNhwc, perChannel, readStep, rebuildGraph, shapeText, Step, uniqueName} from './graph_chain';
 import {constNode, getBool, getNumber, getString, getStrings, getType, GraphNode, GraphTopology, parseInput, stringListAttr} from './graph_def';
 import {GraphFoldReport} from './graph_fold_report';
-import {assembleWeights, transposeMatrix} from './graph_weights';
+import {transposeMatrix} from './graph_weights';
 
 /** The nodes a batch norm folds into, and the fused op each becomes. */
 const BASE_OPS: Record<string, {kind: Kind, fusedOp: string|null}> = {
@@ -338,23 +338,10 @@ function applyPlans(artifacts: io.ModelArtifacts, topology: GraphTopology, graph
     }
   }
 
-  let nodes: GraphNode[] = [];
-  for (const n of topology.node) {
-    const replacement = replacements.get(n.name);
-    if (replacement) nodes.push(...replacement);
-    else if (!removed.has(n.name)) nodes.push(n);
-  }
-  // Constants only the replaced nodes used: dropped, with their weights.
-  const used = new Set<string>();
-  for (const n of nodes) for (const i of n.input ?? []) used.add(parseInput(i).node);
-  graph.outputs.forEach((o) => used.add(o));
-  const library = JSON.stringify([topology.library ?? {}, artifacts.modelInitializer ?? {}]);
-  const dropped = new Set([...touchedConsts].filter((c) => !used.has(c) && !library.includes(JSON.stringify(c))));
-  nodes = nodes.filter((n) => !dropped.has(n.name));
+  // Constants only the replaced nodes used are dropped, with their weights.
+  const {nodes, weightSpecs, weightData} =
+      rebuildGraph(graph, topology, artifacts, replacements, removed, touchedConsts, added);
   topology.node = nodes;
-
-  const kept = [...graph.weights.values()].filter((w) => !dropped.has(w.spec.name));
-  const {weightSpecs, weightData} = assembleWeights(kept, added);
   report.nodesAfter = nodes.length;
   report.weightBytesBefore = [...graph.weights.values()].reduce((s, w) => s + w.bytes.byteLength, 0);
   report.weightBytesAfter = weightData.byteLength;

@@ -13,10 +13,10 @@
  */
 import {io} from '@tensorflow/tfjs-core';
 
-import {BATCH_NORM_OPS, Graph, isCandidate, isNhwc, perChannel, readStep, Step, uniqueName} from './graph_chain';
+import {BATCH_NORM_OPS, Graph, isCandidate, isNhwc, perChannel, readStep, rebuildGraph, Step, uniqueName} from './graph_chain';
 import {constNode, getBool, getString, getStrings, getType, GraphNode, GraphTopology, parseInput, stringListAttr} from './graph_def';
 import {GraphFoldReport} from './graph_fold_report';
-import {assembleWeights, splitWeights, transposeMatrix} from './graph_weights';
+import {splitWeights, transposeMatrix} from './graph_weights';
 
 const TARGET_OPS: Record<string, {kind: 'conv2d'|'depthwise'|'matmul', fusedOp: string}> = {
   Conv2D: {kind: 'conv2d', fusedOp: '_FusedConv2D'},
@@ -230,19 +230,8 @@ export function foldForwardPass(who: string, artifacts: io.ModelArtifacts, signa
   }
   if (folded.length === 0) return {artifacts, folded, foldedNodes, left};
 
-  let nodes: GraphNode[] = [];
-  for (const n of topology.node) {
-    if (replaced.has(n.name)) nodes.push(...replaced.get(n.name)!);
-    else if (!foldedNodes.has(n.name)) nodes.push(n);
-  }
-  const used = new Set<string>();
-  for (const n of nodes) for (const i of n.input ?? []) used.add(parseInput(i).node);
-  graph.outputs.forEach((o) => used.add(o));
-  const library = JSON.stringify([topology.library ?? {}, artifacts.modelInitializer ?? {}]);
-  const dropped = new Set([...touched].filter((c) => !used.has(c) && !library.includes(JSON.stringify(c))));
-  nodes = nodes.filter((n) => !dropped.has(n.name));
-  const kept = [...weights.values()].filter((w) => !dropped.has(w.spec.name));
-  const {weightSpecs, weightData} = assembleWeights(kept, added);
+  const {nodes, weightSpecs, weightData} =
+      rebuildGraph(graph, topology, artifacts, replaced, foldedNodes, touched, added);
   return {artifacts: {...artifacts, modelTopology: {...topology, node: nodes}, weightSpecs, weightData}, folded,
           foldedNodes, left};
 }

@@ -4,8 +4,10 @@
  * (Mul, Add, AddV2, BiasAdd, Sub with a constant; FusedBatchNorm* with
  * is_training false) read as y = x * mul + add per channel.
  */
-import {getBool, getNumber, getString, getType, GraphNode, parseInput, TensorRef} from './graph_def';
-import {readFloatWeight, StoredWeight} from './graph_weights';
+import {io} from '@tensorflow/tfjs-core';
+
+import {getBool, getNumber, getString, getType, GraphNode, GraphTopology, parseInput, TensorRef} from './graph_def';
+import {assembleWeights, readFloatWeight, StoredWeight} from './graph_weights';
 
 export const ADD_OPS = ['Add', 'AddV2', 'BiasAdd'];
 export const BATCH_NORM_OPS = ['FusedBatchNorm', 'FusedBatchNormV2', 'FusedBatchNormV3'];
@@ -180,3 +182,28 @@ export function uniqueName(taken: Set<string>, wanted: string): string {
   return name;
 }
 
+
+/**
+ * The fold's new node list and weights: `replacements` spliced in where their
+ * node stood, `removed` nodes left out, and every constant of `touched` that
+ * no node, graph output, function library or model initializer uses any more
+ * dropped with its weight; `added` weights appended (float32).
+ */
+export function rebuildGraph(graph: Graph, topology: GraphTopology, artifacts: io.ModelArtifacts,
+                             replacements: Map<string, GraphNode[]>, removed: Set<string>, touched: Set<string>,
+                             added: Array<{name: string, shape: number[], values: Float32Array}>):
+    {nodes: GraphNode[], weightSpecs: io.WeightsManifestEntry[], weightData: ArrayBuffer} {
+  const spliced: GraphNode[] = [];
+  for (const n of topology.node) {
+    const replacement = replacements.get(n.name);
+    if (replacement) spliced.push(...replacement);
+    else if (!removed.has(n.name)) spliced.push(n);
+  }
+  const used = new Set<string>();
+  for (const n of spliced) for (const i of n.input ?? []) used.add(parseInput(i).node);
+  graph.outputs.forEach((o) => used.add(o));
+  const library = JSON.stringify([topology.library ?? {}, artifacts.modelInitializer ?? {}]);
+  const dropped = new Set([...touched].filter((c) => !used.has(c) && !library.includes(JSON.stringify(c))));
+  const kept = [...graph.weights.values()].filter((w) => !dropped.has(w.spec.name));
+  return {nodes: spliced.filter((n) => !dropped.has(n.name)), ...assembleWeights(kept, added)};
+}
