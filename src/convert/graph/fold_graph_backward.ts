@@ -6,19 +6,14 @@
  */
 import {io} from '@tensorflow/tfjs-core';
 
-import {ACTIVATION_OPS, BATCH_NORM_OPS, FUSABLE_ACTIVATIONS, Graph, isCandidate, isNhwc, perChannel, readStep, rebuildGraph, shapeText, Step, uniqueName} from './graph_chain';
+import {ACTIVATION_OPS, BATCH_NORM_OPS, FOLD_TARGET_OPS, FUSABLE_ACTIVATIONS, Graph, isCandidate, isNhwc, perChannel, readStep, rebuildGraph, shapeText, Step, uniqueName} from './graph_chain';
 import {constNode, getBool, getNumber, getString, getStrings, getType, GraphNode, GraphTopology, parseInput, stringListAttr} from './graph_def';
 import {GraphFoldReport} from './graph_fold_report';
 import {transposeMatrix} from './graph_weights';
 
-/** The nodes a batch norm folds into, and the fused op each becomes. */
+/** The nodes a batch norm folds into backwards: the shared targets, and transposed convolutions (no fused form). */
 const BASE_OPS: Record<string, {kind: Kind, fusedOp: string|null}> = {
-  Conv2D: {kind: 'conv2d', fusedOp: '_FusedConv2D'},
-  _FusedConv2D: {kind: 'conv2d', fusedOp: '_FusedConv2D'},
-  DepthwiseConv2dNative: {kind: 'depthwise', fusedOp: 'FusedDepthwiseConv2dNative'},
-  FusedDepthwiseConv2dNative: {kind: 'depthwise', fusedOp: 'FusedDepthwiseConv2dNative'},
-  MatMul: {kind: 'matmul', fusedOp: '_FusedMatMul'},
-  _FusedMatMul: {kind: 'matmul', fusedOp: '_FusedMatMul'},
+  ...FOLD_TARGET_OPS,
   Conv2DBackpropInput: {kind: 'transposeConv', fusedOp: null},
 };
 type Kind = 'conv2d'|'depthwise'|'matmul'|'transposeConv';

@@ -13,19 +13,10 @@
  */
 import {io} from '@tensorflow/tfjs-core';
 
-import {BATCH_NORM_OPS, Graph, isCandidate, isNhwc, perChannel, readStep, rebuildGraph, Step, uniqueName} from './graph_chain';
+import {BATCH_NORM_OPS, FOLD_TARGET_OPS, Graph, isCandidate, isNhwc, perChannel, readStep, rebuildGraph, Step, uniqueName} from './graph_chain';
 import {constNode, getBool, getString, getStrings, getType, GraphNode, GraphTopology, parseInput, stringListAttr} from './graph_def';
 import {GraphFoldReport} from './graph_fold_report';
 import {splitWeights, transposeMatrix} from './graph_weights';
-
-const TARGET_OPS: Record<string, {kind: 'conv2d'|'depthwise'|'matmul', fusedOp: string}> = {
-  Conv2D: {kind: 'conv2d', fusedOp: '_FusedConv2D'},
-  _FusedConv2D: {kind: 'conv2d', fusedOp: '_FusedConv2D'},
-  DepthwiseConv2dNative: {kind: 'depthwise', fusedOp: 'FusedDepthwiseConv2dNative'},
-  FusedDepthwiseConv2dNative: {kind: 'depthwise', fusedOp: 'FusedDepthwiseConv2dNative'},
-  MatMul: {kind: 'matmul', fusedOp: '_FusedMatMul'},
-  _FusedMatMul: {kind: 'matmul', fusedOp: '_FusedMatMul'},
-};
 
 interface Target {
   node: GraphNode;
@@ -58,7 +49,7 @@ function paddingProblem(node: GraphNode, filterShape: number[]): string|null {
 }
 
 function readTarget(graph: Graph, node: GraphNode): Target|string {
-  const spec = TARGET_OPS[node.op];
+  const spec = FOLD_TARGET_OPS[node.op];
   const data = (node.input ?? []).filter((i) => !i.startsWith('^'));
   if (!isNhwc(node)) return `${node.name} has data_format ${getString(node, 'data_format')}, not NHWC`;
   const dtype = getType(node, 'T');
@@ -155,7 +146,7 @@ export function foldForwardPass(who: string, artifacts: io.ModelArtifacts, signa
   const touched = new Set<string>();
 
   for (const node of topology.node) {
-    if (TARGET_OPS[node.op] == null) continue;
+    if (FOLD_TARGET_OPS[node.op] == null) continue;
     const {start, nodes} = chainBefore(graph, node);
     if (nodes.length === 0) continue;
     const target = readTarget(graph, node);
@@ -203,7 +194,7 @@ export function foldForwardPass(who: string, artifacts: io.ModelArtifacts, signa
     const attr = {...(node.attr ?? {})};
     let written: Float32Array = filter;
     let filterShape = target.filterShape;
-    if (TARGET_OPS[node.op].kind === 'matmul' && getBool(node, 'transpose_b')) {
+    if (FOLD_TARGET_OPS[node.op].kind === 'matmul' && getBool(node, 'transpose_b')) {
       // Written as [K, N]: tfjs-backend-wasm 4.22's fused matMul with transposeB and a bias
       // computes wrong numbers.
       written = transposeMatrix(filter, filterShape[0], filterShape[1]);

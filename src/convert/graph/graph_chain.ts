@@ -207,3 +207,16 @@ export function rebuildGraph(graph: Graph, topology: GraphTopology, artifacts: i
   const kept = [...graph.weights.values()].filter((w) => !dropped.has(w.spec.name));
   return {nodes: spliced.filter((n) => !dropped.has(n.name)), ...assembleWeights(kept, added)};
 }
+
+/**
+ * The nodes a batch norm folds into (backwards or forwards), the kind of
+ * filter each has, and the fused op each becomes.
+ */
+export const FOLD_TARGET_OPS: Readonly<Record<string, {kind: 'conv2d'|'depthwise'|'matmul', fusedOp: string}>> = {
+  Conv2D: {kind: 'conv2d', fusedOp: '_FusedConv2D'},
+  _FusedConv2D: {kind: 'conv2d', fusedOp: '_FusedConv2D'},
+  DepthwiseConv2dNative: {kind: 'depthwise', fusedOp: 'FusedDepthwiseConv2dNative'},
+  FusedDepthwiseConv2dNative: {kind: 'depthwise', fusedOp: 'FusedDepthwiseConv2dNative'},
+  MatMul: {kind: 'matmul', fusedOp: '_FusedMatMul'},
+  _FusedMatMul: {kind: 'matmul', fusedOp: '_FusedMatMul'},
+};
