@@ -23,7 +23,7 @@ import {fileSystemIO, makeTempDir, removeDir} from './helpers/fs_io';
 const ROOT = path.resolve(__dirname, '..');
 const CLI = path.join(ROOT, 'test', 'artifacts', 'cli.cjs');
 const EXAMPLE = path.join(ROOT, 'examples', 'data', 'converted_model');
-const LOAD_STOCK = path.join(__dirname, 'fixtures', 'fold', 'load_stock.js');
+const LOAD_STOCK = path.join(__dirname, 'fixtures', 'load_stock.js');
 const TOOL = 'tfjs-batchnorm-inference';
 
 let tmp: string;

@@ -19,7 +19,7 @@ import * as path from 'path';
 import {batchNormInferenceLayer, fileSystem} from '../src';
 import {checkLoadsBack} from '../src/cli/model_files';
 import {bundleSync} from './helpers/bundle';
-import {makeTempDir, removeDir} from './helpers/fs_io';
+import {editJSON, makeTempDir, removeDir} from './helpers/fs_io';
 import {memorySnapshot} from './helpers/leaks';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -55,13 +55,6 @@ function exampleCopy(name: string): string {
   const dir = path.join(tmp, name);
   fs.cpSync(EXAMPLE, dir, {recursive: true});
   return dir;
-}
-
-function editJSON(dir: string, edit: (json: any) => void): void {
-  const file = path.join(dir, 'model.json');
-  const json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  edit(json);
-  fs.writeFileSync(file, JSON.stringify(json));
 }
 
 /** Runs `fold input out`; expects exit 1 within the timeout, one line `message`, nothing at or beside `out`. */

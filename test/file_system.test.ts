@@ -15,7 +15,7 @@ import * as path from 'path';
 
 import {batchNormInferenceLayer, fileSystem} from '../src';
 import {escapeControls} from '../src/io/quote';
-import {makeTempDir, removeDir} from './helpers/fs_io';
+import {editJSON, makeTempDir, removeDir} from './helpers/fs_io';
 import {expectNoLeaks, memorySnapshot} from './helpers/leaks';
 
 const E = 'Error in fileSystem';
@@ -63,13 +63,6 @@ async function savedModel(name: string): Promise<string> {
   await model.save(fileSystem(dir));
   model.dispose();
   return dir;
-}
-
-function editJSON(dir: string, edit: (json: any) => void): void {
-  const file = path.join(dir, 'model.json');
-  const json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  edit(json);
-  fs.writeFileSync(file, JSON.stringify(json));
 }
 
 /** Asserts loading `target` rejects with exactly `message` (or a match of it) and leaks nothing. */

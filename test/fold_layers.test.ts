@@ -19,7 +19,7 @@ import {expectNoLeaks, expectThrowsWithoutLeak} from './helpers/leaks';
 
 const {mobileNetV2, randomizeWeights} = require('./helpers/model_builders.js');
 
-const LOAD_STOCK = path.join(__dirname, 'fixtures', 'fold', 'load_stock.js');
+const LOAD_STOCK = path.join(__dirname, 'fixtures', 'load_stock.js');
 
 beforeAll(async () => {
   await tf.setBackend('cpu');

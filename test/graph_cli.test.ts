@@ -18,7 +18,7 @@ const {createGraph} = require('./fixtures/graph/graph_builder.js');
 
 const ROOT = path.resolve(__dirname, '..');
 const CLI = path.join(ROOT, 'test', 'artifacts', 'graph_cli.cjs');
-const LOAD_STOCK = path.join(__dirname, 'fixtures', 'graph', 'load_stock.js');
+const LOAD_STOCK = path.join(__dirname, 'fixtures', 'load_stock.js');
 const TOOL = 'tfjs-batchnorm-inference';
 
 let tmp: string;

@@ -534,7 +534,7 @@ describe('foldGraphModelArtifacts: the result loads in stock tfjs', () => {
       }));
       const x = tf.randomUniform([2, 6, 6, 3], -1, 1, 'float32', 3);
       fs.writeFileSync(path.join(dir, 'input.json'), JSON.stringify({shape: x.shape, data: Array.from(x.dataSync())}));
-      const out = execFileSync(process.execPath, [path.join(__dirname, 'fixtures/graph/load_stock.js'), modelDir,
+      const out = execFileSync(process.execPath, [path.join(__dirname, 'fixtures/load_stock.js'), modelDir,
                                                   path.join(dir, 'input.json')], {encoding: 'utf8'});
       const stock = JSON.parse(out) as {shape: number[], data: number[]};
       const expected = await predict(original, x);

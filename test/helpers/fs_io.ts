@@ -104,3 +104,11 @@ export function fileSystemIO(dir: string): io.IOHandler {
     },
   };
 }
+
+/** Rewrites dir/model.json through `edit` (a hostile or malformed model for a test). */
+export function editJSON(dir: string, edit: (json: any) => void): void {
+  const file = path.join(dir, 'model.json');
+  const json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  edit(json);
+  fs.writeFileSync(file, JSON.stringify(json));
+}
